@@ -1,0 +1,3 @@
+from medata.cli.app import main
+
+main()

@@ -1,0 +1,58 @@
+"""The ``medata`` command: one typer app, one small module per command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from medata import __version__
+from medata.cli import demo, merge
+from medata.errors import MedataError, OutputError
+
+app = typer.Typer(
+    name="medata",
+    help="Merge, validate, deduplicate and document facial micro-expression datasets.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+app.command("merge", no_args_is_help=True)(merge.merge_command)
+app.command("demo")(demo.demo_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"medata {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),  # fmt: skip
+) -> None:
+    """Merge, validate, deduplicate and document facial micro-expression datasets."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: library errors become one line on stderr and an exit status, no traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except MedataError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(1 if isinstance(exc, OutputError) else 2)
+    except KeyboardInterrupt:
+        print("Interrupted: nothing was written.", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

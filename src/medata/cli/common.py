@@ -1,0 +1,33 @@
+"""Pieces shared by commands: option enums and the merge call with its rendering."""
+
+from __future__ import annotations
+
+import contextlib
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from medata.ingest import InputSpec, MergeOptions, merge
+from medata.report.console import RichProgress, render_merge
+from medata.summary import merge_summary
+
+
+class LinkChoice(str, Enum):
+    copy = "copy"
+    hardlink = "hardlink"
+    symlink = "symlink"
+
+
+def run_merge(specs: list[InputSpec], out: Path, options: MergeOptions, console: Console,
+              show_progress: bool, render: bool) -> dict[str, Any]:  # fmt: skip
+    bar = RichProgress(console) if show_progress else None
+    with bar if bar is not None else contextlib.nullcontext():
+        result = merge(specs, out, options, progress=bar)
+    inputs = [{"input": d.ref.name, "source": d.source, "score": round(d.score, 3),
+               "explicit": d.explicit, "files": d.files} for d in result.inputs]  # fmt: skip
+    summary = merge_summary(result.manifest, str(out), inputs)
+    if render:
+        render_merge(Console(), summary)
+    return summary

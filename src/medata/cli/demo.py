@@ -1,0 +1,50 @@
+"""``medata demo [DIR]``: generate the three source layouts and merge them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from medata.cli.common import run_merge
+from medata.errors import OutputError
+from medata.ingest import InputSpec, MergeOptions
+from medata.synth import make_sources
+
+MARKER = ".medata-demo"
+
+
+def demo_command(
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo (created).")] = Path(
+        "medata-demo"
+    ),
+    per_class: Annotated[int, typer.Option(help="Images per class and source.")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Generate small synthetic versions of the three sources and merge them."""
+    if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).exists():
+        raise OutputError(f"{directory} is not empty and is not a medata demo folder")
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / MARKER).write_text("made by medata demo; safe to delete\n")
+    console = Console(stderr=True)
+    sources = make_sources(directory / "sources", n=per_class, seed=seed)
+    if not (quiet or as_json):
+        console.print(f"Generated sources in {directory / 'sources'}:")
+        for p in sources.paths:
+            console.print(f"  {p}")
+    specs = [InputSpec(p) for p in sources.paths]
+    out = directory / "merged"
+    summary = run_merge(specs, out, MergeOptions(), console, show_progress=not (quiet or as_json),
+                        render=not (quiet or as_json))  # fmt: skip
+    if as_json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    elif not quiet:
+        console.print(f"Next: look at {out}/annotations.csv, or load {out}/train with any ImageFolder.")

@@ -1,0 +1,289 @@
+"""merge(inputs) -> one row per input file with its fate; written atomically into one layout.
+
+Flow: list each input's entries -> sort out debris and non-images -> detect the source layout ->
+place each image (label, split) -> probe every candidate once (process pool) -> decide its status
+-> name the kept files -> write files, annotations.csv and manifest.parquet in a staging folder ->
+rename into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import pandas as pd
+
+from medata.errors import UsageError
+from medata.inputs import Entry, InputRef, list_entries, open_input, stem_and_ext
+from medata.labels import EXCLUDE, LabelMap
+from medata.manifest import to_frame, write_manifest
+from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, copy_files, staged_output, write_csv
+from medata.probe import ProbeResult, probe_many
+from medata.records import ANNOTATION_NAMES, CLASSES, Reason, Status
+from medata.sources import detect, get_source
+
+IMAGE_EXTS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jfif"}
+)
+ARCHIVE_EXTS = frozenset({".zip", ".tar", ".gz", ".tgz", ".7z", ".rar", ".bz2", ".xz"})
+DEBRIS_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
+FORMAT_EXT = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp",
+              "WEBP": ".webp", "TIFF": ".tif", "PPM": ".ppm"}  # fmt: skip
+SPLIT_TOKEN = re.compile(r"(?<![a-z])(train|training|test|testing|val|valid|validation)(?![a-z])")
+
+LinkMode = Literal["copy", "hardlink", "symlink"]
+
+
+class Progress(Protocol):
+    def stage(self, name: str, total: int) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+
+
+class NullProgress:
+    def stage(self, name: str, total: int) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    path: Path
+    kind: str | None = None  # a registered source name, or None to detect
+
+    @classmethod
+    def parse(cls, text: str) -> InputSpec:
+        """``path`` or ``kind=path``."""
+        kind, sep, rest = text.partition("=")
+        if sep and kind and "/" not in kind and not Path(text).exists():
+            get_source(kind)  # fails with the list of known kinds
+            return cls(Path(rest), kind.strip().lower())
+        return cls(Path(text))
+
+
+@dataclass(frozen=True)
+class Resplit:
+    test_size: float = 0.2
+    seed: int = 0
+
+
+@dataclass
+class MergeOptions:
+    labels: LabelMap = field(default_factory=LabelMap)
+    resplit: Resplit | None = None
+    link: LinkMode = "copy"
+    replace: bool = False
+    workers: int | None = None
+
+
+@dataclass
+class DetectedInput:
+    ref: InputRef
+    source: str
+    score: float
+    explicit: bool
+    files: int
+
+
+@dataclass
+class MergeResult:
+    out: Path
+    manifest: pd.DataFrame
+    inputs: list[DetectedInput]
+
+    @property
+    def kept(self) -> pd.DataFrame:
+        return self.manifest[self.manifest["status"] == Status.KEPT.value]
+
+
+def is_debris(path: str) -> bool:
+    parts = path.split("/")
+    name = parts[-1]
+    return (
+        any(p.startswith(".") or p == "__MACOSX" for p in parts[:-1])
+        or name.startswith(".")
+        or name.casefold() in DEBRIS_NAMES
+    )
+
+
+def plan_input(spec: InputSpec, labels: LabelMap) -> tuple[DetectedInput, list[dict[str, Any]]]:
+    """List one input and place every entry; rows still lack the probe's columns."""
+    ref = open_input(spec.path)
+    entries = list_entries(ref)
+    images = [e.path for e in entries if _is_candidate(e)]
+    if spec.kind:
+        source, score = get_source(spec.kind), 1.0
+    else:
+        source, score = detect(images, labels)
+    detected = DetectedInput(ref, source.name, score, spec.kind is not None, len(entries))
+    rows = [_plan_entry(ref, e, source.name, labels) for e in entries]
+    return detected, rows
+
+
+def _is_candidate(e: Entry) -> bool:
+    return e.problem is None and not is_debris(e.path) and stem_and_ext(e.path)[1] in IMAGE_EXTS
+
+
+def _plan_entry(ref: InputRef, e: Entry, source_name: str, labels: LabelMap) -> dict[str, Any]:
+    row: dict[str, Any] = {"source": source_name, "input": ref.name, "source_path": e.path,
+                           "bytes": e.size, "_key": e.key, "_ref": ref}  # fmt: skip
+    ext = stem_and_ext(e.path)[1]
+    if e.problem is not None:
+        return _fate(row, Status.REJECTED, e.problem, e.detail)
+    if is_debris(e.path):
+        return _fate(row, Status.EXCLUDED, Reason.DEBRIS, "system or hidden file")
+    if ext in ARCHIVE_EXTS:
+        return _fate(row, Status.EXCLUDED, Reason.NESTED_ARCHIVE, "archive inside the input; not opened")
+    if ext not in IMAGE_EXTS:
+        return _fate(row, Status.EXCLUDED, Reason.NOT_IMAGE_FILE, f"extension {ext or '(none)'!r}")
+    place = get_source(source_name).place(e.path, labels)
+    row.update(source_label=place.source_label, source_split=place.source_split,
+               split=place.split, group=place.group)  # fmt: skip
+    target = labels.lookup(place.source_label) if place.source_label else None
+    if target == EXCLUDE:
+        return _fate(row, Status.EXCLUDED, Reason.LABEL_EXCLUDED,
+                     f"class {place.source_label!r} is not one of the six")
+    if target is None:
+        return _fate(row, Status.EXCLUDED, Reason.LABEL_UNKNOWN,
+                     f"no class folder on the path (nearest folder {place.source_label!r})")
+    row["label"] = target
+    row["_probe"] = True
+    return row
+
+
+def _fate(row: dict[str, Any], status: Status, reason: Reason, detail: str) -> dict[str, Any]:
+    row.update(status=status.value, reason=reason.value, detail=detail)
+    return row
+
+
+def _apply_probe(row: dict[str, Any], r: ProbeResult) -> None:
+    row.update(bytes=r.bytes, sha256=r.sha256 or None, pixel_sha256=r.pixel_sha256, phash=r.phash,
+               width=r.width, height=r.height, mode=r.mode, format=r.format)  # fmt: skip
+    if r.problem is not None:
+        _fate(row, Status.REJECTED, r.problem, r.detail)
+    else:
+        row["status"] = Status.KEPT.value
+
+
+def merge(
+    specs: Sequence[InputSpec],
+    out: Path,
+    options: MergeOptions | None = None,
+    progress: Progress | None = None,
+) -> MergeResult:
+    """Ingest ``specs`` into ``out``; returns the manifest (one row per input file)."""
+    options = options or MergeOptions()
+    progress = progress or NullProgress()
+    if not specs:
+        raise UsageError("no inputs given")
+    _check_out_not_inside_inputs(specs, out)
+    detected, rows = [], []
+    for spec in specs:
+        d, r = plan_input(spec, options.labels)
+        detected.append(d)
+        rows.extend(r)
+    rows.sort(key=lambda r: (r["source"], r["input"], r["source_path"], r["_key"]))
+    todo = [r for r in rows if r.get("_probe")]
+    progress.stage("probe", len(todo))
+    tasks: dict[str, tuple[InputRef, list[str]]] = {}
+    for r in todo:
+        tasks.setdefault(r["_ref"].location, (r["_ref"], []))[1].append(r["_key"])
+    results = probe_many(list(tasks.values()), workers=options.workers, on_progress=progress.advance)
+    for r in todo:
+        _apply_probe(r, results[(r["_ref"].location, r["_key"])])
+    kept = [r for r in rows if r.get("status") == Status.KEPT.value]
+    if options.resplit is not None:
+        resplit(kept, options.resplit)
+    assign_names(kept)
+    inputs_meta = json.dumps(sorted([d.ref.name, d.source] for d in detected))
+    with staged_output(out, options.replace) as staging:
+        progress.stage("write", len(kept))
+        copy_files(staging, kept, options.link, progress.advance)  # may reject a changed file
+        manifest = to_frame([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
+        write_manifest(manifest, staging / MANIFEST_FILE, {"medata.inputs": inputs_meta})
+        write_csv(annotations_frame(manifest), staging / ANNOTATIONS_FILE)
+    return MergeResult(out, manifest, detected)
+
+
+def _check_out_not_inside_inputs(specs: Sequence[InputSpec], out: Path) -> None:
+    target = out.resolve()
+    for spec in specs:
+        src = spec.path.resolve()
+        if spec.path.is_dir() and (target == src or src in target.parents):
+            raise UsageError(f"output folder {out} must not be inside the input {spec.path}")
+        if target in src.parents or target == src:
+            raise UsageError(f"input {spec.path} must not be inside the output folder {out}")
+
+
+def annotations_frame(manifest: pd.DataFrame) -> pd.DataFrame:
+    kept = manifest[manifest["status"] == Status.KEPT.value]
+    df = pd.DataFrame({
+        "file_name": kept["path"], "label": kept["label"], "split": kept["split"],
+        "source": kept["source"], "source_path": kept["source_path"], "sha256": kept["sha256"],
+    })  # fmt: skip
+    return df[list(ANNOTATION_NAMES)].sort_values("file_name", kind="stable").reset_index(drop=True)
+
+
+def slug(stem: str, limit: int = 48) -> str:
+    """ASCII, lower case, split words removed, at most ``limit`` characters."""
+    text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode().lower()
+    text = SPLIT_TOKEN.sub(" ", text)
+    text = "_".join(re.findall(r"[a-z0-9]+", text))
+    return text[:limit].strip("_") or "img"
+
+
+def assign_names(kept: list[dict[str, Any]]) -> None:
+    """Give each kept row ``path = <split>/<Class>/<source>-<stem>-<hash8><ext>``.
+
+    The hash of (source, input, source path) makes names unique and stable; names are lower case,
+    so they stay distinct on case-insensitive file systems; a counter settles any remaining clash.
+    """
+    used: set[str] = set()
+    for row in kept:
+        stem, ext = stem_and_ext(row["source_path"])
+        ext = FORMAT_EXT.get(row.get("format") or "", ext or ".img")
+        key = f"{row['source']}\0{row['input']}\0{row['source_path']}".encode()
+        h8 = hashlib.sha1(key, usedforsecurity=False).hexdigest()[:8]
+        name = f"{row['source']}-{slug(stem)}-{h8}"
+        path = f"{row['split']}/{row['label']}/{name}{ext}"
+        n = 2
+        while path.casefold() in used:
+            path = f"{row['split']}/{row['label']}/{name}-{n}{ext}"
+            n += 1
+        used.add(path.casefold())
+        row["path"] = path
+
+
+def resplit(kept: list[dict[str, Any]], opts: Resplit) -> None:
+    """Re-assign train/test: seeded, stratified by class, whole groups on one side."""
+    if not 0.0 < opts.test_size < 1.0:
+        raise UsageError(f"--test-size must be between 0 and 1, got {opts.test_size}")
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in kept:
+        gkey = f"{row['source']}:{row['group']}" if row.get("group") else \
+            f"file:{row['source']}:{row['input']}:{row['source_path']}"
+        groups.setdefault(gkey, []).append(row)
+    per_class = Counter(row["label"] for row in kept)
+    target = {c: round(opts.test_size * per_class[c]) for c in CLASSES}
+    in_test: Counter[str] = Counter()
+
+    def order(g: str) -> str:
+        return hashlib.sha256(f"{opts.seed}\0{g}".encode()).hexdigest()
+
+    for gkey in sorted(groups, key=order):
+        members = groups[gkey]
+        counts = Counter(m["label"] for m in members)
+        major = counts.most_common(1)[0][0]
+        to_test = in_test[major] + counts[major] <= target[major] + counts[major] // 2
+        for m in members:
+            m["split"] = "test" if to_test else "train"
+        if to_test:
+            in_test.update(counts)

@@ -1,0 +1,132 @@
+"""The canonical record: manifest and annotation columns, statuses and reason codes, declared once.
+
+Everything else (the Parquet writer, the JSON schemas under ``schemas/``, validation) refers to
+these declarations, so a column cannot drift between code and documentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+CLASSES: tuple[str, ...] = ("Anger", "Disgust", "Fear", "Happy", "Neutral", "Surprised")
+SPLITS: tuple[str, ...] = ("train", "test")
+
+
+class Status(str, Enum):
+    """What became of one input file."""
+
+    KEPT = "kept"
+    EXCLUDED = "excluded"  # deliberately left out (label not wanted, debris, not an image)
+    REJECTED = "rejected"  # could not be used (broken, unsafe, unreadable)
+
+
+class Reason(str, Enum):
+    """Stable reason codes; never renamed once released."""
+
+    LABEL_EXCLUDED = "label_excluded"  # a known class outside the six (sad, contempt) or mapped away
+    LABEL_UNKNOWN = "label_unknown"  # no folder on the path names a known class
+    DEBRIS = "debris"  # .DS_Store, Thumbs.db, __MACOSX/, ._AppleDouble, hidden files
+    NOT_IMAGE_FILE = "not_image_file"  # an extension that is not an image (README.txt, .csv)
+    NESTED_ARCHIVE = "nested_archive"  # a zip inside the input; not opened
+    LINKED_FOLDER = "linked_folder"  # a symbolic link to a folder; not followed
+    EMPTY_FILE = "empty_file"
+    UNDECODABLE = "undecodable"  # not an image, or the decoder failed
+    TRUNCATED = "truncated"  # the image header is fine but the data ends early
+    TOO_LARGE = "too_large"  # pixel count over the limit: refused before decoding
+    UNSAFE_PATH = "unsafe_path"  # archive member with ../ or an absolute path
+    LINK_OUTSIDE = "link_outside"  # a symbolic link that points outside the source
+    UNREADABLE = "unreadable"  # permission denied or I/O error
+    ENCRYPTED = "encrypted"  # encrypted archive member
+    COMPRESSION_BOMB = "compression_bomb"  # absurd compression ratio; not extracted
+    CHANGED_DURING_MERGE = "changed_during_merge"  # bytes differ between probe and copy
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # one of: string, int64, bool
+    nullable: bool
+    description: str
+    enum: tuple[str, ...] | None = None
+    pattern: str | None = None
+
+
+MANIFEST_COLUMNS: tuple[Column, ...] = (
+    Column("path", "string", True, "Output path relative to the dataset root; null if not kept."),
+    Column("split", "string", True, "train or test; null if the file has none.", enum=SPLITS),
+    Column("label", "string", True, "Canonical class; null if excluded or unknown.", enum=CLASSES),
+    Column("source", "string", False, "Source kind: kmirfan, ziya07, kori or generic."),
+    Column("input", "string", False, "Base name of the input folder or archive."),
+    Column("source_path", "string", False, "Path of the file inside its input (POSIX)."),
+    Column("source_label", "string", True, "The class folder name as found in the source."),
+    Column("source_split", "string", True, "The split as found in the source, if any."),
+    Column("group", "string", True, "Group key for group-aware splits (CK+ subject)."),
+    Column("sha256", "string", True, "sha256 of the file bytes.", pattern=r"^[0-9a-f]{64}$"),
+    Column("pixel_sha256", "string", True, "sha256 of mode, size and decoded pixels.",
+           pattern=r"^[0-9a-f]{64}$"),
+    Column("phash", "string", True, "64-bit pHash (imagehash.phash), 16 hex digits.",
+           pattern=r"^[0-9a-f]{16}$"),
+    Column("width", "int64", True, "Width in pixels."),
+    Column("height", "int64", True, "Height in pixels."),
+    Column("mode", "string", True, "PIL colour mode (L, RGB, ...)."),
+    Column("format", "string", True, "Detected image format (JPEG, PNG, ...)."),
+    Column("bytes", "int64", True, "File size in bytes."),
+    Column("status", "string", False, "kept, excluded or rejected.", enum=tuple(s.value for s in Status)),
+    Column("reason", "string", True, "Reason code when not kept.", enum=tuple(r.value for r in Reason)),
+    Column("detail", "string", True, "One-line human detail for the reason."),
+)
+
+ANNOTATION_COLUMNS: tuple[Column, ...] = (
+    Column("file_name", "string", False, "Image path relative to the dataset root."),
+    Column("label", "string", False, "Canonical class.", enum=CLASSES),
+    Column("split", "string", False, "train or test.", enum=SPLITS),
+    Column("source", "string", False, "Source kind."),
+    Column("source_path", "string", False, "Path inside the original input."),
+    Column("sha256", "string", False, "sha256 of the file bytes.", pattern=r"^[0-9a-f]{64}$"),
+)
+
+MANIFEST_NAMES: tuple[str, ...] = tuple(c.name for c in MANIFEST_COLUMNS)
+ANNOTATION_NAMES: tuple[str, ...] = tuple(c.name for c in ANNOTATION_COLUMNS)
+
+HASH_RECIPE: dict[str, str] = {
+    "sha256": "hashlib.sha256(file bytes)",
+    "pixel_sha256": "sha256(mode + '\\0' + 'WxH' + '\\0' + Image.tobytes()) after a full decode",
+    "phash": "imagehash.phash(image) == DCT-II of convert('L').resize((32,32), LANCZOS), "
+    "top-left 8x8 > median, row-major bits as 16 hex digits",
+}
+
+
+def json_schema(columns: tuple[Column, ...], title: str) -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) for one row of a table declared by ``columns``."""
+    props: dict[str, Any] = {}
+    for c in columns:
+        base: dict[str, Any] = {"type": "integer" if c.dtype == "int64" else "string"}
+        if c.dtype == "bool":
+            base = {"type": "boolean"}
+        if c.enum is not None:
+            base["enum"] = list(c.enum)
+        if c.pattern is not None:
+            base["pattern"] = c.pattern
+        base["description"] = c.description
+        props[c.name] = {"anyOf": [base, {"type": "null"}]} if c.nullable else base
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        "x-medata-schema-version": SCHEMA_VERSION,
+        "type": "object",
+        "properties": props,
+        "required": [c.name for c in columns],
+        "additionalProperties": False,
+    }
+
+
+def exported_schemas() -> dict[str, dict[str, Any]]:
+    """File name under ``schemas/`` -> schema document."""
+    return {
+        "manifest.schema.json": json_schema(MANIFEST_COLUMNS, "medata manifest row"),
+        "annotations.schema.json": json_schema(ANNOTATION_COLUMNS, "medata annotations.csv row"),
+    }

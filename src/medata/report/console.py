@@ -1,0 +1,76 @@
+"""Rich rendering of plain summaries, and a rich progress bar for the library's Progress hook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from medata.records import CLASSES, SPLITS
+
+
+class RichProgress:
+    """Implements ``medata.ingest.Progress`` with one rich bar per stage."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+        )  # fmt: skip
+        self._task: Any = None
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def stage(self, name: str, total: int) -> None:
+        self._task = self._progress.add_task(name, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, n)
+
+
+def render_merge(console: Console, summary: dict[str, Any]) -> None:
+    for item in summary["inputs"]:
+        how = "named" if item["explicit"] else f"detected, score {item['score']:.2f}"
+        note = " (no known layout matched: generic <split>/<class>/ rule)" if (
+            item["source"] == "generic" and not item["explicit"]) else ""
+        console.print(f"[bold]{item['input']}[/]: {item['source']} ({how}), {item['files']} files{note}")
+    table = Table(title="Files by source and class", title_justify="left")
+    for col in ("source", "class", "kept", "excluded", "rejected"):
+        table.add_column(col, justify="right" if col in ("kept", "excluded", "rejected") else "left")
+    for row in summary["by_source"]:
+        table.add_row(row["source"], row["class"], str(row["kept"]), str(row["excluded"]),
+                      str(row["rejected"]))  # fmt: skip
+    console.print(table)
+    kept = Table(title="Kept images", title_justify="left")
+    kept.add_column("split")
+    for c in CLASSES:
+        kept.add_column(c, justify="right")
+    kept.add_column("total", justify="right")
+    for split in SPLITS:
+        counts = summary["kept"][split]
+        kept.add_row(split, *(str(counts[c]) for c in CLASSES), str(sum(counts.values())))
+    console.print(kept)
+    if summary["reasons"]:
+        reasons = ", ".join(f"{k}: {v}" for k, v in summary["reasons"].items())
+        console.print(f"Not kept, by reason: {reasons}")
+    s = summary["status"]
+    console.print(
+        f"[green]Wrote {summary['out']}[/]: {s['kept']} kept, {s['excluded']} excluded, "
+        f"{s['rejected']} rejected of {summary['files']} input files "
+        "(annotations.csv, manifest.parquet)."
+    )
