@@ -42,17 +42,19 @@ def phash_hex(image: Image.Image) -> str:
     """Equal to ``str(imagehash.phash(image))``, using two small matrix products for the DCT."""
     small = image.convert("L").resize((_IMG, _IMG), Image.Resampling.LANCZOS)
     pixels = np.asarray(small, dtype=np.float64)
-    low = _DCT_LOW @ pixels @ _DCT_LOW.T
-    med = float(np.median(low))
-    if np.min(np.abs(low - med)) < 1e-6 * max(1.0, float(np.abs(low).max())):
-        # A coefficient sits on the median: round-off could flip a bit, so take imagehash's path.
+    low = (_DCT_LOW @ pixels @ _DCT_LOW.T).ravel()
+    ordered = np.sort(low)
+    mid = HASH_SIZE * HASH_SIZE // 2
+    if ordered[mid] - ordered[mid - 1] < 1e-6 * max(1.0, abs(ordered[-1]), abs(ordered[0])):
+        # Two middle coefficients (nearly) tie, so one may sit on the median and round-off could
+        # flip its bit: take imagehash's own path for this image.
         import scipy.fftpack
 
         full = scipy.fftpack.dct(scipy.fftpack.dct(np.asarray(small), axis=0), axis=1)
-        low = full[:HASH_SIZE, :HASH_SIZE]
-        med = float(np.median(low))
-    bits = (low > med).ravel()
-    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+        low = full[:HASH_SIZE, :HASH_SIZE].ravel()
+        ordered = np.sort(low)
+    med = (ordered[mid - 1] + ordered[mid]) / 2.0
+    return np.packbits(low > med).tobytes().hex()
 
 
 @dataclass(frozen=True)
