@@ -80,8 +80,11 @@ def test_output_has_six_class_folders_in_each_split(demo_merged):
 def test_every_annotation_row_names_an_existing_file_with_its_sha256(demo_merged):
     ann = pd.read_csv(demo_merged.out / "annotations.csv")
     assert list(ann.columns) == ["file_name", "label", "split", "source", "source_path", "sha256"]
-    on_disk = {p.relative_to(demo_merged.out).as_posix()
-               for p in demo_merged.out.glob("*/*/*") if p.is_file()}  # fmt: skip
+    on_disk = {
+        p.relative_to(demo_merged.out).as_posix()
+        for p in demo_merged.out.glob("*/*/*")
+        if p.is_file()
+    }
     assert set(ann["file_name"]) == on_disk
     for row in ann.itertuples():
         assert sha256_file(demo_merged.out / row.file_name) == row.sha256
@@ -96,9 +99,16 @@ def test_kept_file_bytes_equal_the_source_member_bytes(demo_merged, demo_sources
 
 
 def test_labels_follow_the_source_folder_names(demo_merged):
-    expected = {"anger": "Anger", "disgust": "Disgust", "fear": "Fear", "happy": "Happy",
-                "happiness": "Happy", "neutral": "Neutral", "surprise": "Surprised",
-                "surprised": "Surprised"}  # fmt: skip
+    expected = {
+        "anger": "Anger",
+        "disgust": "Disgust",
+        "fear": "Fear",
+        "happy": "Happy",
+        "happiness": "Happy",
+        "neutral": "Neutral",
+        "surprise": "Surprised",
+        "surprised": "Surprised",
+    }
     kept = demo_merged.kept
     assert (kept["source_label"].map(expected) == kept["label"]).all()
 
@@ -128,8 +138,7 @@ def test_output_names_are_unique_even_ignoring_case_and_hold_no_split_words(demo
 def test_the_same_inputs_give_byte_identical_annotations_and_equal_manifests(
     demo_sources, demo_merged, tmp_path
 ):
-    again = merge([InputSpec(p) for p in demo_sources.paths], tmp_path / "again",
-                  MergeOptions(workers=1))  # fmt: skip
+    merge([InputSpec(p) for p in demo_sources.paths], tmp_path / "again", MergeOptions(workers=1))
     a = (demo_merged.out / "annotations.csv").read_bytes()
     assert (tmp_path / "again" / "annotations.csv").read_bytes() == a
     m1, meta1 = read_manifest(demo_merged.out / "manifest.parquet")
@@ -139,7 +148,7 @@ def test_the_same_inputs_give_byte_identical_annotations_and_equal_manifests(
 
 
 def test_merge_does_not_depend_on_input_order(demo_sources, demo_merged, tmp_path):
-    reordered = merge([InputSpec(p) for p in reversed(demo_sources.paths)], tmp_path / "r")
+    merge([InputSpec(p) for p in reversed(demo_sources.paths)], tmp_path / "r")
     assert (tmp_path / "r" / "annotations.csv").read_bytes() == (
         demo_merged.out / "annotations.csv"
     ).read_bytes()
@@ -170,7 +179,9 @@ def test_a_non_empty_output_folder_is_refused_unless_replace_is_given(tmp_path, 
     assert not (out / "keep.txt").exists() and (out / "annotations.csv").exists()
 
 
-def test_a_failure_while_writing_leaves_no_output_and_no_staging(tmp_path, demo_sources, monkeypatch):
+def test_a_failure_while_writing_leaves_no_output_and_no_staging(
+    tmp_path, demo_sources, monkeypatch
+):
     import medata.ingest
 
     def boom(*args, **kwargs):
@@ -207,8 +218,11 @@ def test_an_output_folder_inside_an_input_folder_is_refused(demo_sources):
 def test_a_mapping_file_can_bring_an_excluded_class_back(tmp_path, demo_sources):
     mapping = tmp_path / "map.toml"
     mapping.write_text('[labels]\ncontempt = "Disgust"\n')
-    res = merge([InputSpec(demo_sources.ziya07)], tmp_path / "out",
-                MergeOptions(labels=LabelMap.from_toml(mapping)))  # fmt: skip
+    res = merge(
+        [InputSpec(demo_sources.ziya07)],
+        tmp_path / "out",
+        MergeOptions(labels=LabelMap.from_toml(mapping)),
+    )
     contempt = res.manifest[res.manifest["source_label"] == "contempt"]
     assert len(contempt) > 0
     assert set(contempt["status"]) == {"kept"} and set(contempt["label"]) == {"Disgust"}
@@ -233,8 +247,9 @@ def test_resplit_is_seeded_stratified_and_keeps_each_ck_subject_on_one_side(tmp_
 
 
 def test_a_folder_of_unknown_layout_is_ingested_by_the_generic_rule(tmp_path):
-    from medata.synth import draw_face, encode
     import random
+
+    from medata.synth import draw_face, encode
 
     rng = random.Random(0)
     for split, cls in (("train", "Happy"), ("test", "angry"), ("train", "Surprise")):
@@ -243,7 +258,7 @@ def test_a_folder_of_unknown_layout_is_ingested_by_the_generic_rule(tmp_path):
         (d / "face.jpg").write_bytes(encode(draw_face("happy", rng), "JPEG"))
     res = merge([InputSpec(tmp_path / "mine")], tmp_path / "out")
     assert res.inputs[0].source == "generic"
-    got = sorted(zip(res.kept["split"], res.kept["label"]))
+    got = sorted(zip(res.kept["split"], res.kept["label"], strict=True))
     assert got == [("test", "Anger"), ("train", "Happy"), ("train", "Surprised")]
 
 
@@ -258,8 +273,9 @@ def test_an_unknown_source_kind_is_a_usage_error_listing_the_known_ones():
 
 
 def test_archive_members_that_climb_out_are_rejected_and_never_written(tmp_path):
-    from medata.synth import draw_face, encode
     import random
+
+    from medata.synth import draw_face, encode
 
     img = encode(draw_face("happy", random.Random(0)), "JPEG")
     z = tmp_path / "evil.zip"
@@ -277,8 +293,9 @@ def test_archive_members_that_climb_out_are_rejected_and_never_written(tmp_path)
 
 
 def test_a_link_pointing_outside_the_source_is_rejected_not_followed(tmp_path):
-    from medata.synth import draw_face, encode
     import random
+
+    from medata.synth import draw_face, encode
 
     secret = tmp_path / "secret.jpg"
     secret.write_bytes(encode(draw_face("fear", random.Random(0)), "JPEG"))
@@ -299,8 +316,9 @@ def test_a_file_that_is_not_a_zip_is_a_one_line_input_error(tmp_path):
 
 
 def test_a_png_named_jpg_is_kept_under_its_real_extension(tmp_path):
-    from medata.synth import draw_face, encode
     import random
+
+    from medata.synth import draw_face, encode
 
     (tmp_path / "src" / "happy").mkdir(parents=True)
     (tmp_path / "src" / "happy" / "a.jpg").write_bytes(
@@ -312,10 +330,11 @@ def test_a_png_named_jpg_is_kept_under_its_real_extension(tmp_path):
 
 
 def test_unused_generator_image_is_decodable():
+    import random
+
     from PIL import Image
 
     from medata.synth import draw_face, encode
-    import random
 
     im = Image.open(io.BytesIO(encode(draw_face("sad", random.Random(2)), "JPEG", 48)))
     assert im.size == (48, 48)

@@ -34,8 +34,16 @@ IMAGE_EXTS = frozenset(
 )
 ARCHIVE_EXTS = frozenset({".zip", ".tar", ".gz", ".tgz", ".7z", ".rar", ".bz2", ".xz"})
 DEBRIS_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
-FORMAT_EXT = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp",
-              "WEBP": ".webp", "TIFF": ".tif", "PPM": ".ppm"}  # fmt: skip
+FORMAT_EXT = {
+    "JPEG": ".jpg",
+    "MPO": ".jpg",
+    "PNG": ".png",
+    "GIF": ".gif",
+    "BMP": ".bmp",
+    "WEBP": ".webp",
+    "TIFF": ".tif",
+    "PPM": ".ppm",
+}
 SPLIT_TOKEN = re.compile(r"(?<![a-z])(train|training|test|testing|val|valid|validation)(?![a-z])")
 
 LinkMode = Literal["copy", "hardlink", "symlink"]
@@ -133,29 +141,49 @@ def _is_candidate(e: Entry) -> bool:
 
 
 def _plan_entry(ref: InputRef, e: Entry, source_name: str, labels: LabelMap) -> dict[str, Any]:
-    row: dict[str, Any] = {"source": source_name, "input": ref.name, "source_path": e.path,
-                           "bytes": e.size, "_key": e.key, "_ref": ref}  # fmt: skip
+    row: dict[str, Any] = {
+        "source": source_name,
+        "input": ref.name,
+        "source_path": e.path,
+        "bytes": e.size,
+        "_key": e.key,
+        "_ref": ref,
+    }
     ext = stem_and_ext(e.path)[1]
     if e.problem is not None:
         return _fate(row, Status.REJECTED, e.problem, e.detail)
     if is_debris(e.path):
         return _fate(row, Status.EXCLUDED, Reason.DEBRIS, "system or hidden file")
     if ext in ARCHIVE_EXTS:
-        return _fate(row, Status.EXCLUDED, Reason.NESTED_ARCHIVE, "archive inside the input; not opened")
+        return _fate(
+            row, Status.EXCLUDED, Reason.NESTED_ARCHIVE, "archive inside the input; not opened"
+        )
     if ext not in IMAGE_EXTS:
         return _fate(row, Status.EXCLUDED, Reason.NOT_IMAGE_FILE, f"extension {ext or '(none)'!r}")
     place = get_source(source_name).place(e.path, labels)
-    row.update(source_label=place.source_label, source_split=place.source_split,
-               split=place.split, group=place.group)  # fmt: skip
+    row.update(
+        source_label=place.source_label,
+        source_split=place.source_split,
+        split=place.split,
+        group=place.group,
+    )
     target = labels.lookup(place.source_label) if place.source_label else None
+    row["_probe"] = True  # excluded images are probed too: their hashes matter for dedupe
     if target == EXCLUDE:
-        return _fate(row, Status.EXCLUDED, Reason.LABEL_EXCLUDED,
-                     f"class {place.source_label!r} is not one of the six")
+        return _fate(
+            row,
+            Status.EXCLUDED,
+            Reason.LABEL_EXCLUDED,
+            f"class {place.source_label!r} is not one of the six",
+        )
     if target is None:
-        return _fate(row, Status.EXCLUDED, Reason.LABEL_UNKNOWN,
-                     f"no class folder on the path (nearest folder {place.source_label!r})")
+        return _fate(
+            row,
+            Status.EXCLUDED,
+            Reason.LABEL_UNKNOWN,
+            f"no class folder on the path (nearest folder {place.source_label!r})",
+        )
     row["label"] = target
-    row["_probe"] = True
     return row
 
 
@@ -165,9 +193,20 @@ def _fate(row: dict[str, Any], status: Status, reason: Reason, detail: str) -> d
 
 
 def _apply_probe(row: dict[str, Any], r: ProbeResult) -> None:
-    row.update(bytes=r.bytes, sha256=r.sha256 or None, pixel_sha256=r.pixel_sha256, phash=r.phash,
-               width=r.width, height=r.height, mode=r.mode, format=r.format)  # fmt: skip
-    if r.problem is not None:
+    row.update(
+        bytes=r.bytes,
+        sha256=r.sha256 or None,
+        pixel_sha256=r.pixel_sha256,
+        phash=r.phash,
+        width=r.width,
+        height=r.height,
+        mode=r.mode,
+        format=r.format,
+    )
+    if "status" in row:  # already excluded by its label; a decode problem is only noted
+        if r.problem is not None:
+            row["detail"] = f"{row['detail']}; also {r.problem.value}: {r.detail}"
+    elif r.problem is not None:
         _fate(row, Status.REJECTED, r.problem, r.detail)
     else:
         row["status"] = Status.KEPT.value
@@ -185,18 +224,21 @@ def merge(
     if not specs:
         raise UsageError("no inputs given")
     _check_out_not_inside_inputs(specs, out)
-    detected, rows = [], []
+    detected: list[DetectedInput] = []
+    rows: list[dict[str, Any]] = []
     for spec in specs:
-        d, r = plan_input(spec, options.labels)
-        detected.append(d)
-        rows.extend(r)
+        found, planned = plan_input(spec, options.labels)
+        detected.append(found)
+        rows.extend(planned)
     rows.sort(key=lambda r: (r["source"], r["input"], r["source_path"], r["_key"]))
     todo = [r for r in rows if r.get("_probe")]
     progress.stage("probe", len(todo))
     tasks: dict[str, tuple[InputRef, list[str]]] = {}
     for r in todo:
         tasks.setdefault(r["_ref"].location, (r["_ref"], []))[1].append(r["_key"])
-    results = probe_many(list(tasks.values()), workers=options.workers, on_progress=progress.advance)
+    results = probe_many(
+        list(tasks.values()), workers=options.workers, on_progress=progress.advance
+    )
     for r in todo:
         _apply_probe(r, results[(r["_ref"].location, r["_key"])])
     kept = [r for r in rows if r.get("status") == Status.KEPT.value]
@@ -225,10 +267,16 @@ def _check_out_not_inside_inputs(specs: Sequence[InputSpec], out: Path) -> None:
 
 def annotations_frame(manifest: pd.DataFrame) -> pd.DataFrame:
     kept = manifest[manifest["status"] == Status.KEPT.value]
-    df = pd.DataFrame({
-        "file_name": kept["path"], "label": kept["label"], "split": kept["split"],
-        "source": kept["source"], "source_path": kept["source_path"], "sha256": kept["sha256"],
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "file_name": kept["path"],
+            "label": kept["label"],
+            "split": kept["split"],
+            "source": kept["source"],
+            "source_path": kept["source_path"],
+            "sha256": kept["sha256"],
+        }
+    )
     return df[list(ANNOTATION_NAMES)].sort_values("file_name", kind="stable").reset_index(drop=True)
 
 
@@ -268,8 +316,11 @@ def resplit(kept: list[dict[str, Any]], opts: Resplit) -> None:
         raise UsageError(f"--test-size must be between 0 and 1, got {opts.test_size}")
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in kept:
-        gkey = f"{row['source']}:{row['group']}" if row.get("group") else \
-            f"file:{row['source']}:{row['input']}:{row['source_path']}"
+        gkey = (
+            f"{row['source']}:{row['group']}"
+            if row.get("group")
+            else f"file:{row['source']}:{row['input']}:{row['source_path']}"
+        )
         groups.setdefault(gkey, []).append(row)
     per_class = Counter(row["label"] for row in kept)
     target = {c: round(opts.test_size * per_class[c]) for c in CLASSES}

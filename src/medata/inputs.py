@@ -90,16 +90,30 @@ def _list_zip(ref: InputRef) -> list[Entry]:
         name = info.filename.replace("\\", "/")
         key = str(index)
         if _unsafe_member(info.filename):
-            out.append(Entry(name, key, info.file_size, Reason.UNSAFE_PATH,
-                             "member path leaves the archive root"))
+            out.append(
+                Entry(
+                    name,
+                    key,
+                    info.file_size,
+                    Reason.UNSAFE_PATH,
+                    "member path leaves the archive root",
+                )
+            )
         elif info.flag_bits & 0x1:
             out.append(Entry(name, key, info.file_size, Reason.ENCRYPTED, "member is encrypted"))
         elif info.file_size > BOMB_MIN_BYTES and info.file_size > BOMB_RATIO * max(
             info.compress_size, 1
         ):
             ratio = info.file_size // max(info.compress_size, 1)
-            out.append(Entry(name, key, info.file_size, Reason.COMPRESSION_BOMB,
-                             f"compression ratio {ratio}:1 over the limit {BOMB_RATIO}:1"))
+            out.append(
+                Entry(
+                    name,
+                    key,
+                    info.file_size,
+                    Reason.COMPRESSION_BOMB,
+                    f"compression ratio {ratio}:1 over the limit {BOMB_RATIO}:1",
+                )
+            )
         else:
             out.append(Entry(name, key, info.file_size))
     return out
@@ -112,7 +126,11 @@ def _list_dir(ref: InputRef) -> list[Entry]:
     def on_error(exc: OSError) -> None:
         where = Path(exc.filename) if exc.filename else root
         rel = where.relative_to(root).as_posix() if where != root else "."
-        out.append(Entry(rel + "/", str(where), 0, Reason.UNREADABLE, f"cannot list folder: {exc.strerror}"))
+        out.append(
+            Entry(
+                rel + "/", str(where), 0, Reason.UNREADABLE, f"cannot list folder: {exc.strerror}"
+            )
+        )
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
         base = Path(dirpath)
@@ -122,7 +140,11 @@ def _list_dir(ref: InputRef) -> list[Entry]:
                 rel = full.relative_to(root).as_posix()
                 inside = _inside(full, root)
                 reason = Reason.LINKED_FOLDER if inside else Reason.LINK_OUTSIDE
-                out.append(Entry(rel + "/", str(full), 0, reason, "symbolic link to a folder; not followed"))
+                out.append(
+                    Entry(
+                        rel + "/", str(full), 0, reason, "symbolic link to a folder; not followed"
+                    )
+                )
         for f in filenames:
             out.append(_dir_entry(base / f, root))
     return out
@@ -139,7 +161,9 @@ def _inside(path: Path, root: Path) -> bool:
 def _dir_entry(full: Path, root: Path) -> Entry:
     rel = full.relative_to(root).as_posix()
     if full.is_symlink() and not _inside(full, root):
-        return Entry(rel, str(full), 0, Reason.LINK_OUTSIDE, "symbolic link points outside the source")
+        return Entry(
+            rel, str(full), 0, Reason.LINK_OUTSIDE, "symbolic link points outside the source"
+        )
     try:
         st = full.stat()
     except OSError as exc:

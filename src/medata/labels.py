@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from medata.errors import UsageError
 from medata.records import CLASSES
@@ -13,23 +14,41 @@ from medata.records import CLASSES
 EXCLUDE = "exclude"
 
 DEFAULT_ALIASES: dict[str, str] = {
-    "anger": "Anger", "angry": "Anger", "mad": "Anger",
-    "disgust": "Disgust", "disgusted": "Disgust", "disgusting": "Disgust",
-    "fear": "Fear", "fearful": "Fear", "afraid": "Fear", "scared": "Fear",
-    "happy": "Happy", "happiness": "Happy", "joy": "Happy",
-    "neutral": "Neutral", "calm": "Neutral",
-    "surprise": "Surprised", "surprised": "Surprised",
+    "anger": "Anger",
+    "angry": "Anger",
+    "mad": "Anger",
+    "disgust": "Disgust",
+    "disgusted": "Disgust",
+    "disgusting": "Disgust",
+    "fear": "Fear",
+    "fearful": "Fear",
+    "afraid": "Fear",
+    "scared": "Fear",
+    "happy": "Happy",
+    "happiness": "Happy",
+    "joy": "Happy",
+    "neutral": "Neutral",
+    "calm": "Neutral",
+    "surprise": "Surprised",
+    "surprised": "Surprised",
     # Known classes of the sources that are not among the six: excluded by default.
-    "sad": EXCLUDE, "sadness": EXCLUDE, "contempt": EXCLUDE,
-}  # fmt: skip
+    "sad": EXCLUDE,
+    "sadness": EXCLUDE,
+    "contempt": EXCLUDE,
+}
 
 SPLIT_WORDS: dict[str, str] = {
-    "train": "train", "training": "train",
+    "train": "train",
+    "training": "train",
     # Validation folders fold into train: medata's layout has train/test only, and the baseline
     # carves its own validation part out of train.
-    "val": "train", "valid": "train", "validation": "train", "dev": "train",
-    "test": "test", "testing": "test",
-}  # fmt: skip
+    "val": "train",
+    "valid": "train",
+    "validation": "train",
+    "dev": "train",
+    "test": "test",
+    "testing": "test",
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +83,9 @@ class LabelMap:
                 aliases[key.casefold()] = canon[target.casefold()]
             else:
                 choices = ", ".join((*CLASSES, EXCLUDE))
-                raise UsageError(f"label mapping {path}: {key!r} -> {value!r} is not one of {choices}")
+                raise UsageError(
+                    f"label mapping {path}: {key!r} -> {value!r} is not one of {choices}"
+                )
         return cls(aliases)
 
 

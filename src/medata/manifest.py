@@ -1,4 +1,4 @@
-"""Read and write the Parquet manifest; schema version, medata version and hash recipe in metadata."""
+"""Read and write the Parquet manifest, with schema version, medata version and hash recipe."""
 
 from __future__ import annotations
 
@@ -38,8 +38,9 @@ def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def write_manifest(df: pd.DataFrame, path: Path, extra: dict[str, str] | None = None) -> None:
-    table = pa.Table.from_pandas(df[list(MANIFEST_NAMES)], schema=arrow_schema(extra),
-                                 preserve_index=False)
+    table = pa.Table.from_pandas(
+        df[list(MANIFEST_NAMES)], schema=arrow_schema(extra), preserve_index=False
+    )
     pq.write_table(table, path)
 
 
@@ -49,8 +50,11 @@ def read_manifest(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read manifest {path}: {exc}") from exc
-    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()
-            if k.startswith(b"medata.")}
+    meta = {
+        k.decode(): v.decode()
+        for k, v in (table.schema.metadata or {}).items()
+        if k.startswith(b"medata.")
+    }
     missing = [n for n in MANIFEST_NAMES if n not in table.column_names]
     if missing:
         raise InputError(f"{path} is not a medata manifest: missing columns {', '.join(missing)}")

@@ -40,7 +40,9 @@ def _lock(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise OutputError(f"another medata run is writing {out}; try again when it ends") from None
+            raise OutputError(
+                f"another medata run is writing {out}; try again when it ends"
+            ) from None
         try:
             yield
         finally:
@@ -134,8 +136,12 @@ def copy_files(
 def _copy_verified(reader: Reader, row: dict[str, Any], dest: Path) -> None:
     data = reader.read(row["_key"])
     if hashlib.sha256(data).hexdigest() != row["sha256"]:
-        row.update(status=Status.REJECTED.value, reason=Reason.CHANGED_DURING_MERGE.value,
-                   detail="file changed between probe and copy", path=None)  # fmt: skip
+        row.update(
+            status=Status.REJECTED.value,
+            reason=Reason.CHANGED_DURING_MERGE.value,
+            detail="file changed between probe and copy",
+            path=None,
+        )
         return
     dest.write_bytes(data)
 

@@ -1,4 +1,4 @@
-"""Open each image exactly once: bytes, sha256, size, mode, format, pHash, pixel hash, decode errors.
+"""Open each image exactly once: sha256, size, mode, format, pHash, pixel hash, decode errors.
 
 ``probe_bytes`` is a pure function of the bytes; ``probe_partition`` maps it over one partition of
 entries of one input. Partitions are independent, so any executor can run them: a local process
@@ -86,11 +86,21 @@ def probe_bytes(key: str, data: bytes) -> ProbeResult:
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a data problem, recorded
         return ProbeResult(key, len(data), sha, problem=Reason.UNDECODABLE, detail=_one_line(exc))
     fmt, (w, h), mode = im.format, im.size, im.mode
-    base = {"key": key, "bytes": len(data), "sha256": sha, "width": w, "height": h,
-            "mode": mode, "format": fmt}  # fmt: skip
+    base: dict[str, Any] = {
+        "key": key,
+        "bytes": len(data),
+        "sha256": sha,
+        "width": w,
+        "height": h,
+        "mode": mode,
+        "format": fmt,
+    }
     if w * h > MAX_PIXELS:
-        return ProbeResult(**base, problem=Reason.TOO_LARGE,
-                           detail=f"{w}x{h} pixels is over the limit of {MAX_PIXELS:,}")
+        return ProbeResult(
+            **base,
+            problem=Reason.TOO_LARGE,
+            detail=f"{w}x{h} pixels is over the limit of {MAX_PIXELS:,}",
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -117,7 +127,9 @@ def probe_partition(ref: InputRef, keys: Sequence[str]) -> list[ProbeResult]:
             try:
                 data = reader.read(key)
             except Exception as exc:  # noqa: BLE001 - permission, I/O, bad zip member
-                results.append(ProbeResult(key, 0, "", problem=Reason.UNREADABLE, detail=_one_line(exc)))
+                results.append(
+                    ProbeResult(key, 0, "", problem=Reason.UNREADABLE, detail=_one_line(exc))
+                )
                 continue
             results.append(probe_bytes(key, data))
     return results

@@ -27,7 +27,9 @@ class Status(str, Enum):
 class Reason(str, Enum):
     """Stable reason codes; never renamed once released."""
 
-    LABEL_EXCLUDED = "label_excluded"  # a known class outside the six (sad, contempt) or mapped away
+    LABEL_EXCLUDED = (
+        "label_excluded"  # a known class outside the six (sad, contempt) or mapped away
+    )
     LABEL_UNKNOWN = "label_unknown"  # no folder on the path names a known class
     DEBRIS = "debris"  # .DS_Store, Thumbs.db, __MACOSX/, ._AppleDouble, hidden files
     NOT_IMAGE_FILE = "not_image_file"  # an extension that is not an image (README.txt, .csv)
@@ -66,17 +68,35 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
     Column("source_split", "string", True, "The split as found in the source, if any."),
     Column("group", "string", True, "Group key for group-aware splits (CK+ subject)."),
     Column("sha256", "string", True, "sha256 of the file bytes.", pattern=r"^[0-9a-f]{64}$"),
-    Column("pixel_sha256", "string", True, "sha256 of mode, size and decoded pixels.",
-           pattern=r"^[0-9a-f]{64}$"),
-    Column("phash", "string", True, "64-bit pHash (imagehash.phash), 16 hex digits.",
-           pattern=r"^[0-9a-f]{16}$"),
+    Column(
+        "pixel_sha256",
+        "string",
+        True,
+        "sha256 of mode, size and decoded pixels.",
+        pattern=r"^[0-9a-f]{64}$",
+    ),
+    Column(
+        "phash",
+        "string",
+        True,
+        "64-bit pHash (imagehash.phash), 16 hex digits.",
+        pattern=r"^[0-9a-f]{16}$",
+    ),
     Column("width", "int64", True, "Width in pixels."),
     Column("height", "int64", True, "Height in pixels."),
     Column("mode", "string", True, "PIL colour mode (L, RGB, ...)."),
     Column("format", "string", True, "Detected image format (JPEG, PNG, ...)."),
     Column("bytes", "int64", True, "File size in bytes."),
-    Column("status", "string", False, "kept, excluded or rejected.", enum=tuple(s.value for s in Status)),
-    Column("reason", "string", True, "Reason code when not kept.", enum=tuple(r.value for r in Reason)),
+    Column(
+        "status",
+        "string",
+        False,
+        "kept, excluded or rejected.",
+        enum=tuple(s.value for s in Status),
+    ),
+    Column(
+        "reason", "string", True, "Reason code when not kept.", enum=tuple(r.value for r in Reason)
+    ),
     Column("detail", "string", True, "One-line human detail for the reason."),
 )
 

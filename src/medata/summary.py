@@ -10,7 +10,7 @@ from medata.records import CLASSES, SPLITS, Status
 
 
 def fate_table(manifest: pd.DataFrame) -> pd.DataFrame:
-    """Rows: source x class (canonical, or the source folder for non-kept); kept/excluded/rejected."""
+    """Rows: source x class (canonical, or the source folder if not kept) -> counts by status."""
     df = manifest.assign(
         cls=manifest["label"].fillna(manifest["source_label"]).fillna("(none)").astype(str)
     )

@@ -1,4 +1,4 @@
-"""Synthetic versions of the three source layouts: drawn faces whose expression depends on the class.
+"""Synthetic versions of the three source layouts: drawn faces whose expression follows the class.
 
 Used by ``medata demo`` and by the tests. Everything is seeded, and archives get fixed timestamps,
 so the same call gives byte-identical files. Planted problems (copies, leaks, conflicts, broken
@@ -40,8 +40,13 @@ def draw_face(expression: str, rng: random.Random, size: int = 96) -> Image.Imag
         ex = cx + side * 13 * s
         d.ellipse([ex - 5 * s, eye_y - eye_open * s, ex + 5 * s, eye_y + eye_open * s], fill=ink)
         inner, outer = ex - side * 8 * s, ex + side * 8 * s
-        lift = {"surprised": (-8, -8), "fear": (-9, -3), "sad": (-7, 0), "anger": (6, -3),
-                "disgust": (4, 0)}.get(expression, (0, 0))  # fmt: skip
+        lift = {
+            "surprised": (-8, -8),
+            "fear": (-9, -3),
+            "sad": (-7, 0),
+            "anger": (6, -3),
+            "disgust": (4, 0),
+        }.get(expression, (0, 0))
         if expression == "contempt":
             lift = (-3, -3) if side > 0 else (0, 0)
         d.line([inner, brow_y + lift[0] * s, outer, brow_y + lift[1] * s], fill=ink, width=w)
@@ -68,8 +73,9 @@ def draw_face(expression: str, rng: random.Random, size: int = 96) -> Image.Imag
     return Image.blend(im, noise, 0.08)
 
 
-def encode(im: Image.Image, fmt: str, size: int | None = None, mode: str = "L",
-           quality: int = 90) -> bytes:  # fmt: skip
+def encode(
+    im: Image.Image, fmt: str, size: int | None = None, mode: str = "L", quality: int = 90
+) -> bytes:
     if size is not None:
         im = im.resize((size, size), Image.Resampling.BILINEAR)
     im = im.convert(mode)
@@ -82,9 +88,13 @@ def encode(im: Image.Image, fmt: str, size: int | None = None, mode: str = "L",
 class Planted:
     """What the generator put in, by input name and member path."""
 
-    exact_copies: list[tuple[str, str, str]] = field(default_factory=list)  # (input, original, copy)
+    exact_copies: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # (input, original, copy)
     near_copies: list[tuple[str, str, str, str]] = field(default_factory=list)  # (in1, p1, in2, p2)
-    leaks: list[tuple[str, str, str]] = field(default_factory=list)  # (input, train path, test path)
+    leaks: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # (input, train path, test path)
     conflicts: list[tuple[str, str, str]] = field(default_factory=list)  # (input, path a, path b)
     corrupt: list[tuple[str, str]] = field(default_factory=list)
     empty: list[tuple[str, str]] = field(default_factory=list)
@@ -114,13 +124,34 @@ class SourceFiles:
         return root
 
 
-_KM = {"anger": "anger", "disgust": "disgust", "fear": "fear", "happiness": "happy",
-       "neutral": "neutral", "sadness": "sad", "surprise": "surprised"}  # fmt: skip
+_KM = {
+    "anger": "anger",
+    "disgust": "disgust",
+    "fear": "fear",
+    "happiness": "happy",
+    "neutral": "neutral",
+    "sadness": "sad",
+    "surprise": "surprised",
+}
 _KORI = {k: v for k, v in _KM.items() if k != "neutral"}
-_FER = {"anger": "anger", "disgust": "disgust", "fear": "fear", "happy": "happy",
-        "neutral": "neutral", "sad": "sad", "surprised": "surprised"}  # fmt: skip
-_CK = {"anger": "anger", "contempt": "contempt", "disgust": "disgust", "fear": "fear",
-       "happy": "happy", "sad": "sad", "surprised": "surprised"}  # fmt: skip
+_FER = {
+    "anger": "anger",
+    "disgust": "disgust",
+    "fear": "fear",
+    "happy": "happy",
+    "neutral": "neutral",
+    "sad": "sad",
+    "surprised": "surprised",
+}
+_CK = {
+    "anger": "anger",
+    "contempt": "contempt",
+    "disgust": "disgust",
+    "fear": "fear",
+    "happy": "happy",
+    "sad": "sad",
+    "surprised": "surprised",
+}
 
 
 def kmirfan(n: int, rng: random.Random) -> SourceFiles:

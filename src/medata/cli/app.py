@@ -29,30 +29,24 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Show the version and exit."),  # fmt: skip
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     """Merge, validate, deduplicate and document facial micro-expression datasets."""
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: library errors become one line on stderr and an exit status, no traceback."""
+    """Entry point: library errors become one line on stderr and an exit status, no traceback.
+
+    Usage errors from the parser exit with status 2 (typer's standalone mode); a ``UsageError`` or
+    ``InputError`` from the library also gives 2, an ``OutputError`` gives 1.
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv)
     except MedataError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         sys.exit(1 if isinstance(exc, OutputError) else 2)
     except KeyboardInterrupt:
         print("Interrupted: nothing was written.", file=sys.stderr)
         sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -20,13 +20,27 @@ class LinkChoice(str, Enum):
     symlink = "symlink"
 
 
-def run_merge(specs: list[InputSpec], out: Path, options: MergeOptions, console: Console,
-              show_progress: bool, render: bool) -> dict[str, Any]:  # fmt: skip
+def run_merge(
+    specs: list[InputSpec],
+    out: Path,
+    options: MergeOptions,
+    console: Console,
+    show_progress: bool,
+    render: bool,
+) -> dict[str, Any]:
     bar = RichProgress(console) if show_progress else None
     with bar if bar is not None else contextlib.nullcontext():
         result = merge(specs, out, options, progress=bar)
-    inputs = [{"input": d.ref.name, "source": d.source, "score": round(d.score, 3),
-               "explicit": d.explicit, "files": d.files} for d in result.inputs]  # fmt: skip
+    inputs = [
+        {
+            "input": d.ref.name,
+            "source": d.source,
+            "score": round(d.score, 3),
+            "explicit": d.explicit,
+            "files": d.files,
+        }
+        for d in result.inputs
+    ]
     summary = merge_summary(result.manifest, str(out), inputs)
     if render:
         render_merge(Console(), summary)

@@ -42,9 +42,17 @@ def demo_command(
             console.print(f"  {p}")
     specs = [InputSpec(p) for p in sources.paths]
     out = directory / "merged"
-    summary = run_merge(specs, out, MergeOptions(), console, show_progress=not (quiet or as_json),
-                        render=not (quiet or as_json))  # fmt: skip
+    summary = run_merge(
+        specs,
+        out,
+        MergeOptions(),
+        console,
+        show_progress=not (quiet or as_json),
+        render=not (quiet or as_json),
+    )
     if as_json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     elif not quiet:
-        console.print(f"Next: look at {out}/annotations.csv, or load {out}/train with any ImageFolder.")
+        console.print(
+            f"Next: look at {out}/annotations.csv, or load {out}/train with any ImageFolder."
+        )

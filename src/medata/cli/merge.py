@@ -15,19 +15,38 @@ from medata.labels import LabelMap
 
 
 def merge_command(
-    inputs: Annotated[list[str], typer.Argument(
-        help="Source folders or zips; prefix with KIND= to name the source (kmirfan, ziya07, kori, "
-             "generic).", show_default=False)],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Source folders or zips; prefix KIND= to name the source "
+            "(kmirfan, ziya07, kori, generic).",
+            show_default=False,
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output dataset folder.")],
-    mapping: Annotated[Path | None, typer.Option(
-        "--mapping", help="TOML file with a [labels] table: folder name = class or \"exclude\".")] = None,
-    resplit: Annotated[bool, typer.Option(
-        "--resplit", help="Re-split train/test: seeded, stratified, CK+ subjects kept together.")] = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", help='TOML file with a [labels] table: folder name = class or "exclude".'
+        ),
+    ] = None,
+    resplit: Annotated[
+        bool,
+        typer.Option(
+            "--resplit", help="Re-split train/test: seeded, stratified, CK+ subjects kept together."
+        ),
+    ] = False,
     test_size: Annotated[float, typer.Option(help="Test share with --resplit.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed for --resplit.")] = 0,
-    link: Annotated[LinkChoice, typer.Option(help="How to place files from folders.")] = LinkChoice.copy,
-    replace: Annotated[bool, typer.Option("--replace", help="Replace a non-empty output folder.")] = False,
-    workers: Annotated[int | None, typer.Option(help="Probe processes (default: all cores).")] = None,
+    link: Annotated[
+        LinkChoice, typer.Option(help="How to place files from folders.")
+    ] = LinkChoice.copy,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a non-empty output folder.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Probe processes (default: all cores).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -35,10 +54,18 @@ def merge_command(
     options = MergeOptions(
         labels=LabelMap.from_toml(mapping) if mapping else LabelMap(),
         resplit=Resplit(test_size, seed) if resplit else None,
-        link=link.value, replace=replace, workers=workers,
-    )  # fmt: skip
+        link=link.value,
+        replace=replace,
+        workers=workers,
+    )
     specs = [InputSpec.parse(text) for text in inputs]
-    summary = run_merge(specs, out, options, Console(stderr=True), show_progress=not (quiet or as_json),
-                        render=not (quiet or as_json))  # fmt: skip
+    summary = run_merge(
+        specs,
+        out,
+        options,
+        Console(stderr=True),
+        show_progress=not (quiet or as_json),
+        render=not (quiet or as_json),
+    )
     if as_json:
         print(json.dumps(summary, indent=2, sort_keys=True))

@@ -23,9 +23,14 @@ class RichProgress:
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
-            TextColumn("[bold]{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
-        )  # fmt: skip
+            TextColumn("[bold]{task.description:>8}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
         self._task: Any = None
 
     def __enter__(self) -> RichProgress:
@@ -46,15 +51,27 @@ class RichProgress:
 def render_merge(console: Console, summary: dict[str, Any]) -> None:
     for item in summary["inputs"]:
         how = "named" if item["explicit"] else f"detected, score {item['score']:.2f}"
-        note = " (no known layout matched: generic <split>/<class>/ rule)" if (
-            item["source"] == "generic" and not item["explicit"]) else ""
-        console.print(f"[bold]{item['input']}[/]: {item['source']} ({how}), {item['files']} files{note}")
+        note = (
+            " (no known layout matched: generic <split>/<class>/ rule)"
+            if (item["source"] == "generic" and not item["explicit"])
+            else ""
+        )
+        console.print(
+            f"[bold]{item['input']}[/]: {item['source']} ({how}), {item['files']} files{note}"
+        )
     table = Table(title="Files by source and class", title_justify="left")
     for col in ("source", "class", "kept", "excluded", "rejected"):
-        table.add_column(col, justify="right" if col in ("kept", "excluded", "rejected") else "left")
+        table.add_column(
+            col, justify="right" if col in ("kept", "excluded", "rejected") else "left"
+        )
     for row in summary["by_source"]:
-        table.add_row(row["source"], row["class"], str(row["kept"]), str(row["excluded"]),
-                      str(row["rejected"]))  # fmt: skip
+        table.add_row(
+            row["source"],
+            row["class"],
+            str(row["kept"]),
+            str(row["excluded"]),
+            str(row["rejected"]),
+        )
     console.print(table)
     kept = Table(title="Kept images", title_justify="left")
     kept.add_column("split")

@@ -31,7 +31,7 @@ class Source:
     default_split: ClassVar[str] = "train"
 
     def score(self, paths: Sequence[str], labels: LabelMap) -> float:
-        """0..1: how sure this source is that ``paths`` (image files of one input) are its layout."""
+        """0..1: how sure this source is that ``paths`` (one input's images) are its layout."""
         return 0.0
 
     def place(self, path: str, labels: LabelMap) -> Placement:
