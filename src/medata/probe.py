@@ -11,10 +11,12 @@ import hashlib
 import io
 import multiprocessing
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from typing import Any
 
 import numpy as np
@@ -38,23 +40,39 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT_LOW = _dct_matrix(_IMG)[:HASH_SIZE]  # only the 8 lowest frequencies are used
 
 
-def phash_hex(image: Image.Image) -> str:
-    """Equal to ``str(imagehash.phash(image))``, using two small matrix products for the DCT."""
-    small = image.convert("L").resize((_IMG, _IMG), Image.Resampling.LANCZOS)
-    pixels = np.asarray(small, dtype=np.float64)
-    low = (_DCT_LOW @ pixels @ _DCT_LOW.T).ravel()
-    ordered = np.sort(low)
+def _small(image: Image.Image) -> np.ndarray:
+    """The 32x32 grey thumbnail pHash works on, exactly as imagehash makes it."""
+    return np.asarray(image.convert("L").resize((_IMG, _IMG), Image.Resampling.LANCZOS))
+
+
+def phash_batch(smalls: np.ndarray) -> list[str]:
+    """pHash of a stack of 32x32 grey thumbnails (B, 32, 32), each equal to imagehash's.
+
+    The DCT is two small matrix products for the whole batch; only the 8x8 lowest frequencies are
+    computed. Where the two middle coefficients (nearly) tie, round-off could flip a bit at the
+    median, so that image takes imagehash's own scipy path.
+    """
+    if len(smalls) == 0:
+        return []
+    low = np.matmul(np.matmul(_DCT_LOW, smalls.astype(np.float64)), _DCT_LOW.T)
+    low = low.reshape(len(smalls), HASH_SIZE * HASH_SIZE)
+    ordered = np.sort(low, axis=1)
     mid = HASH_SIZE * HASH_SIZE // 2
-    if ordered[mid] - ordered[mid - 1] < 1e-6 * max(1.0, abs(ordered[-1]), abs(ordered[0])):
-        # Two middle coefficients (nearly) tie, so one may sit on the median and round-off could
-        # flip its bit: take imagehash's own path for this image.
+    scale = np.maximum(1.0, np.abs(ordered).max(axis=1))
+    for i in np.flatnonzero(ordered[:, mid] - ordered[:, mid - 1] < 1e-6 * scale):
         import scipy.fftpack
 
-        full = scipy.fftpack.dct(scipy.fftpack.dct(np.asarray(small), axis=0), axis=1)
-        low = full[:HASH_SIZE, :HASH_SIZE].ravel()
-        ordered = np.sort(low)
-    med = (ordered[mid - 1] + ordered[mid]) / 2.0
-    return np.packbits(low > med).tobytes().hex()
+        full = scipy.fftpack.dct(scipy.fftpack.dct(smalls[i], axis=0), axis=1)
+        low[i] = full[:HASH_SIZE, :HASH_SIZE].ravel()
+        ordered[i] = np.sort(low[i])
+    med = (ordered[:, mid - 1] + ordered[:, mid]) / 2.0
+    packed = np.packbits(low > med[:, None], axis=1)
+    return [row.tobytes().hex() for row in packed]
+
+
+def phash_hex(image: Image.Image) -> str:
+    """Equal to ``str(imagehash.phash(image))``."""
+    return phash_batch(_small(image)[None])[0]
 
 
 @dataclass(frozen=True)
@@ -72,46 +90,56 @@ class ProbeResult:
     detail: str = ""
 
 
-def probe_bytes(key: str, data: bytes) -> ProbeResult:
-    """Everything medata needs from one file, decoding it once, fully."""
+def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
+    """ProbeResult fields of one file, and its pHash thumbnail when it decoded fully.
+
+    Callers silence PIL's DecompressionBombWarning: the pixel limit is enforced here.
+    """
     sha = hashlib.sha256(data).hexdigest()
+    base: dict[str, Any] = {"key": key, "bytes": len(data), "sha256": sha}
     if not data:
-        return ProbeResult(key, 0, sha, problem=Reason.EMPTY_FILE, detail="file has zero bytes")
+        return {**base, "problem": Reason.EMPTY_FILE, "detail": "file has zero bytes"}, None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im = Image.open(io.BytesIO(data))
+        im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        return ProbeResult(key, len(data), sha, problem=Reason.TOO_LARGE, detail=str(exc))
+        return {**base, "problem": Reason.TOO_LARGE, "detail": _one_line(exc)}, None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a data problem, recorded
-        return ProbeResult(key, len(data), sha, problem=Reason.UNDECODABLE, detail=_one_line(exc))
-    fmt, (w, h), mode = im.format, im.size, im.mode
-    base: dict[str, Any] = {
-        "key": key,
-        "bytes": len(data),
-        "sha256": sha,
-        "width": w,
-        "height": h,
-        "mode": mode,
-        "format": fmt,
-    }
+        return {**base, "problem": Reason.UNDECODABLE, "detail": _one_line(exc)}, None
+    w, h = im.size
+    base.update(width=w, height=h, mode=im.mode, format=im.format)
     if w * h > MAX_PIXELS:
-        return ProbeResult(
-            **base,
-            problem=Reason.TOO_LARGE,
-            detail=f"{w}x{h} pixels is over the limit of {MAX_PIXELS:,}",
-        )
+        detail = f"{w}x{h} pixels is over the limit of {MAX_PIXELS:,}"
+        return {**base, "problem": Reason.TOO_LARGE, "detail": detail}, None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im.load()
-        pixel = hashlib.sha256(f"{im.mode}\0{w}x{h}\0".encode() + im.tobytes()).hexdigest()
-        ph = phash_hex(im)
+        im.load()
+        head = f"{im.mode}\0{w}x{h}\0".encode()
+        base["pixel_sha256"] = hashlib.sha256(head + im.tobytes()).hexdigest()
+        small = _small(im)
     except Exception as exc:  # noqa: BLE001
         msg = _one_line(exc)
         reason = Reason.TRUNCATED if "truncated" in msg.lower() else Reason.UNDECODABLE
-        return ProbeResult(**base, problem=reason, detail=msg)
-    return ProbeResult(**base, pixel_sha256=pixel, phash=ph)
+        return {**base, "problem": reason, "detail": msg}, None
+    return base, small
+
+
+def probe_bytes(key: str, data: bytes) -> ProbeResult:
+    """Everything medata needs from one file, decoding it once, fully."""
+    return _finish([_checked_decode(key, data)])[0]
+
+
+def _checked_decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return _decode(key, data)
+
+
+def _finish(decoded: list[tuple[dict[str, Any], np.ndarray | None]]) -> list[ProbeResult]:
+    """Add the pHash, computed for the whole batch at once."""
+    ok = [i for i, (_, small) in enumerate(decoded) if small is not None]
+    hashes = phash_batch(np.stack([decoded[i][1] for i in ok])) if ok else []  # type: ignore[misc]
+    for i, h in zip(ok, hashes, strict=True):
+        decoded[i][0]["phash"] = h
+    return [ProbeResult(**fields) for fields, _ in decoded]
 
 
 def _one_line(exc: BaseException) -> str:
@@ -121,18 +149,24 @@ def _one_line(exc: BaseException) -> str:
 
 def probe_partition(ref: InputRef, keys: Sequence[str]) -> list[ProbeResult]:
     """Probe one partition of one input's entries. Pure apart from reading the input."""
-    results: list[ProbeResult] = []
-    with Reader(ref) as reader:
+    decoded: list[tuple[dict[str, Any], np.ndarray | None]] = []
+    with Reader(ref) as reader, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         for key in keys:
             try:
                 data = reader.read(key)
             except Exception as exc:  # noqa: BLE001 - permission, I/O, bad zip member
-                results.append(
-                    ProbeResult(key, 0, "", problem=Reason.UNREADABLE, detail=_one_line(exc))
-                )
+                fields = {
+                    "key": key,
+                    "bytes": 0,
+                    "sha256": "",
+                    "problem": Reason.UNREADABLE,
+                    "detail": _one_line(exc),
+                }
+                decoded.append((fields, None))
                 continue
-            results.append(probe_bytes(key, data))
-    return results
+            decoded.append(_decode(key, data))
+    return _finish(decoded)
 
 
 def partitions(keys: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -143,7 +177,7 @@ def partitions(keys: Sequence[str], size: int) -> Iterator[list[str]]:
 def probe_many(
     tasks: Sequence[tuple[InputRef, Sequence[str]]],
     workers: int | None = None,
-    partition_size: int = 128,
+    partition_size: int = 256,
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[tuple[str, str], ProbeResult]:
     """Probe every (input, keys) task over a process pool; results keyed by (location, key)."""
@@ -161,9 +195,15 @@ def probe_many(
         for ref, part in jobs:
             collect(ref, probe_partition(ref, part))
         return out
-    # forkserver: workers never inherit the parent's threads (a progress bar's refresh thread).
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["medata.probe"])
+    # Fork is cheapest, but forking a process that runs other threads can deadlock a child on a
+    # lock held at fork time; then workers come from a clean fork server instead.
+    ctx: BaseContext
+    if threading.active_count() == 1:
+        ctx = multiprocessing.get_context("fork")
+    else:
+        server = multiprocessing.get_context("forkserver")
+        server.set_forkserver_preload(["medata.probe"])
+        ctx = server
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures: list[Any] = [(ref, pool.submit(probe_partition, ref, part)) for ref, part in jobs]
         for ref, fut in futures:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Console
@@ -19,9 +20,14 @@ from medata.records import CLASSES, SPLITS
 
 
 class RichProgress:
-    """Implements ``medata.ingest.Progress`` with one rich bar per stage."""
+    """Implements ``medata.ingest.Progress`` with one rich bar per stage.
+
+    It refreshes from the calling thread (no refresh thread), so the probe's process pool can
+    fork safely.
+    """
 
     def __init__(self, console: Console) -> None:
+        self._last = 0.0
         self._progress = Progress(
             TextColumn("[bold]{task.description:>8}"),
             BarColumn(),
@@ -30,6 +36,7 @@ class RichProgress:
             TimeRemainingColumn(),
             console=console,
             transient=False,
+            auto_refresh=False,
         )
         self._task: Any = None
 
@@ -42,10 +49,16 @@ class RichProgress:
 
     def stage(self, name: str, total: int) -> None:
         self._task = self._progress.add_task(name, total=total)
+        self._progress.refresh()
 
     def advance(self, n: int = 1) -> None:
         if self._task is not None:
             self._progress.advance(self._task, n)
+            now = time.monotonic()
+            task = self._progress.tasks[-1]
+            if now - self._last > 0.1 or task.finished:
+                self._last = now
+                self._progress.refresh()
 
 
 def render_merge(console: Console, summary: dict[str, Any]) -> None:
