@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench schemas clean
+.PHONY: demo test lint format bench schemas reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,14 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_probe.py
+	$(BIN)/python bench/bench_validate.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m medata.schemas_export
+
+reference: $(STAMP)
+	$(BIN)/python -m medata.checks.reference manifests/kmirfan-micro-expressions-2022-11.parquet \
+		../shared/data/micro-expressions.zip
 
 clean:
 	rm -rf $(VENV) medata-demo .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol
 import pandas as pd
 
 from medata.errors import UsageError
-from medata.inputs import Entry, InputRef, list_entries, open_input, stem_and_ext
+from medata.inputs import Entry, InputRef, is_debris, list_entries, open_input, stem_and_ext
 from medata.labels import EXCLUDE, LabelMap
 from medata.manifest import to_frame, write_manifest
 from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, copy_files, staged_output, write_csv
@@ -33,7 +33,6 @@ IMAGE_EXTS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jfif"}
 )
 ARCHIVE_EXTS = frozenset({".zip", ".tar", ".gz", ".tgz", ".7z", ".rar", ".bz2", ".xz"})
-DEBRIS_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
 FORMAT_EXT = {
     "JPEG": ".jpg",
     "MPO": ".jpg",
@@ -112,16 +111,6 @@ class MergeResult:
         return self.manifest[self.manifest["status"] == Status.KEPT.value]
 
 
-def is_debris(path: str) -> bool:
-    parts = path.split("/")
-    name = parts[-1]
-    return (
-        any(p.startswith(".") or p == "__MACOSX" for p in parts[:-1])
-        or name.startswith(".")
-        or name.casefold() in DEBRIS_NAMES
-    )
-
-
 def plan_input(spec: InputSpec, labels: LabelMap) -> tuple[DetectedInput, list[dict[str, Any]]]:
     """List one input and place every entry; rows still lack the probe's columns."""
     ref = open_input(spec.path)
@@ -142,6 +131,7 @@ def _is_candidate(e: Entry) -> bool:
 
 def _plan_entry(ref: InputRef, e: Entry, source_name: str, labels: LabelMap) -> dict[str, Any]:
     row: dict[str, Any] = {
+        "_mtime_ns": e.mtime_ns,
         "source": source_name,
         "input": ref.name,
         "source_path": e.path,
@@ -212,18 +202,12 @@ def _apply_probe(row: dict[str, Any], r: ProbeResult) -> None:
         row["status"] = Status.KEPT.value
 
 
-def merge(
-    specs: Sequence[InputSpec],
-    out: Path,
-    options: MergeOptions | None = None,
-    progress: Progress | None = None,
-) -> MergeResult:
-    """Ingest ``specs`` into ``out``; returns the manifest (one row per input file)."""
-    options = options or MergeOptions()
-    progress = progress or NullProgress()
+def plan_and_probe(
+    specs: Sequence[InputSpec], options: MergeOptions, progress: Progress
+) -> tuple[list[DetectedInput], list[dict[str, Any]]]:
+    """Every input file as a row with its probe columns and fate; nothing is written."""
     if not specs:
         raise UsageError("no inputs given")
-    _check_out_not_inside_inputs(specs, out)
     detected: list[DetectedInput] = []
     rows: list[dict[str, Any]] = []
     for spec in specs:
@@ -241,6 +225,24 @@ def merge(
     )
     for r in todo:
         _apply_probe(r, results[(r["_ref"].location, r["_key"])])
+    return detected, rows
+
+
+def manifest_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return to_frame([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
+
+
+def merge(
+    specs: Sequence[InputSpec],
+    out: Path,
+    options: MergeOptions | None = None,
+    progress: Progress | None = None,
+) -> MergeResult:
+    """Ingest ``specs`` into ``out``; returns the manifest (one row per input file)."""
+    options = options or MergeOptions()
+    progress = progress or NullProgress()
+    _check_out_not_inside_inputs(specs, out)
+    detected, rows = plan_and_probe(specs, options, progress)
     kept = [r for r in rows if r.get("status") == Status.KEPT.value]
     if options.resplit is not None:
         resplit(kept, options.resplit)
@@ -249,7 +251,7 @@ def merge(
     with staged_output(out, options.replace) as staging:
         progress.stage("write", len(kept))
         copy_files(staging, kept, options.link, progress.advance)  # may reject a changed file
-        manifest = to_frame([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
+        manifest = manifest_frame(rows)
         write_manifest(manifest, staging / MANIFEST_FILE, {"medata.inputs": inputs_meta})
         write_csv(annotations_frame(manifest), staging / ANNOTATIONS_FILE)
     return MergeResult(out, manifest, detected)

@@ -6,6 +6,7 @@ entries come back with a reason code and are never opened. Nothing here writes a
 
 from __future__ import annotations
 
+import calendar
 import os
 import posixpath
 import stat
@@ -23,6 +24,7 @@ Kind = Literal["zip", "dir"]
 # BOMB_MIN_BYTES) is refused: real images compress at most ~20x.
 BOMB_RATIO = 200
 BOMB_MIN_BYTES = 16 * 1024 * 1024
+DEBRIS_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Entry:
     size: int
     problem: Reason | None = None
     detail: str = ""
+    mtime_ns: int | None = None  # the file's mtime, or the zip member's timestamp read as UTC
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,15 @@ def _list_zip(ref: InputRef) -> list[Entry]:
                 )
             )
         else:
-            out.append(Entry(name, key, info.file_size))
+            out.append(Entry(name, key, info.file_size, mtime_ns=_zip_time_ns(info)))
     return out
+
+
+def _zip_time_ns(info: zipfile.ZipInfo) -> int:
+    try:
+        return calendar.timegm((*info.date_time, 0, 0, 0)) * 1_000_000_000
+    except (ValueError, OverflowError):
+        return 0
 
 
 def _list_dir(ref: InputRef) -> list[Entry]:
@@ -172,7 +182,7 @@ def _dir_entry(full: Path, root: Path) -> Entry:
         return Entry(rel, str(full), 0, Reason.UNREADABLE, "not a regular file")
     if not os.access(full, os.R_OK):
         return Entry(rel, str(full), st.st_size, Reason.UNREADABLE, "permission denied")
-    return Entry(rel, str(full), st.st_size)
+    return Entry(rel, str(full), st.st_size, mtime_ns=st.st_mtime_ns)
 
 
 _ZIP_CACHE: dict[tuple[str, int, int], zipfile.ZipFile] = {}
@@ -212,6 +222,16 @@ class Reader:
             return self._zip.read(self._zip.infolist()[int(key)])
         with open(key, "rb") as fh:
             return fh.read()
+
+
+def is_debris(path: str) -> bool:
+    parts = path.split("/")
+    name = parts[-1]
+    return (
+        any(p.startswith(".") or p == "__MACOSX" for p in parts[:-1])
+        or name.startswith(".")
+        or name.casefold() in DEBRIS_NAMES
+    )
 
 
 def stem_and_ext(path: str) -> tuple[str, str]:

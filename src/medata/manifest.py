@@ -31,10 +31,14 @@ def arrow_schema(extra: dict[str, str] | None = None) -> pa.Schema:
 
 def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows (dicts) -> a DataFrame with exactly the declared columns and dtypes."""
-    df = pd.DataFrame(rows, columns=list(MANIFEST_NAMES))
-    for c in MANIFEST_COLUMNS:
-        df[c.name] = df[c.name].astype(_PANDAS[c.dtype])
-    return df
+    # Column by column from Python values: a detour through float64 would round large integers
+    # such as nanosecond mtimes.
+    return pd.DataFrame(
+        {
+            c.name: pd.array([row.get(c.name) for row in rows], dtype=_PANDAS[c.dtype])
+            for c in MANIFEST_COLUMNS
+        }
+    )
 
 
 def write_manifest(df: pd.DataFrame, path: Path, extra: dict[str, str] | None = None) -> None:

@@ -123,17 +123,17 @@ def copy_files(
                 dest = within(staging, row["path"])
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if link != "copy" and ref.kind == "dir":
-                    src = Path(row["_key"])
-                    if link == "hardlink":
-                        os.link(src, dest)
-                    else:
-                        dest.symlink_to(src.resolve())
-                else:
-                    _copy_verified(reader, row, dest)
+                    _link(Path(row["_key"]), dest, link)
+                elif _copy_verified(reader, row, dest) and row.get("_mtime_ns") is not None:
+                    # The source's mtime (like cp -p): reruns give the same manifest.
+                    os.utime(dest, ns=(row["_mtime_ns"], row["_mtime_ns"]))
+                if row["path"] is not None:
+                    row["mtime_ns"] = os.stat(dest).st_mtime_ns
                 advance(1)
 
 
-def _copy_verified(reader: Reader, row: dict[str, Any], dest: Path) -> None:
+def _copy_verified(reader: Reader, row: dict[str, Any], dest: Path) -> bool:
+    """Write the row's bytes to ``dest``; False (and the row rejected) if they changed."""
     data = reader.read(row["_key"])
     if hashlib.sha256(data).hexdigest() != row["sha256"]:
         row.update(
@@ -142,8 +142,16 @@ def _copy_verified(reader: Reader, row: dict[str, Any], dest: Path) -> None:
             detail="file changed between probe and copy",
             path=None,
         )
-        return
+        return False
     dest.write_bytes(data)
+    return True
+
+
+def _link(src: Path, dest: Path, link: str) -> None:
+    if link == "hardlink":
+        os.link(src, dest)
+    else:
+        dest.symlink_to(src.resolve())
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

@@ -88,6 +88,13 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
     Column("format", "string", True, "Detected image format (JPEG, PNG, ...)."),
     Column("bytes", "int64", True, "File size in bytes."),
     Column(
+        "mtime_ns",
+        "int64",
+        True,
+        "Modification time of the output file (copied from the source, so deterministic); "
+        "validate trusts an unchanged size and mtime instead of decoding again.",
+    ),
+    Column(
         "status",
         "string",
         False,

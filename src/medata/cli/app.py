@@ -7,7 +7,7 @@ import sys
 import typer
 
 from medata import __version__
-from medata.cli import demo, merge
+from medata.cli import demo, merge, validate
 from medata.errors import MedataError, OutputError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("merge", no_args_is_help=True)(merge.merge_command)
+app.command("validate", no_args_is_help=True)(validate.validate_command)
 app.command("demo")(demo.demo_command)
 
 

@@ -104,3 +104,25 @@ def render_merge(console: Console, summary: dict[str, Any]) -> None:
         f"{s['rejected']} rejected of {summary['files']} input files "
         "(annotations.csv, manifest.parquet)."
     )
+
+
+def render_findings(console: Console, result: Any, examples: int = 3) -> None:
+    """A summary per code (count, severity, first paths), then the verdict line."""
+    df = result.findings
+    if len(df):
+        table = Table(title=f"Findings in {result.root}", title_justify="left")
+        for col in ("code", "severity", "count", "first paths"):
+            table.add_column(col, justify="right" if col == "count" else "left")
+        for (code, severity), group in df.groupby(["code", "severity"], sort=False):
+            style = "red" if severity == "error" else "yellow"
+            paths = ", ".join(group["path"].head(examples))
+            more = f" (+{len(group) - examples} more)" if len(group) > examples else ""
+            table.add_row(str(code), f"[{style}]{severity}[/]", str(len(group)), paths + more)
+        console.print(table)
+    checked = f"{result.rows} rows, {result.files} files ({result.decoded} decoded)"
+    stop = " Stopped at the first error (--fail-fast)." if result.stopped_early else ""
+    if result.errors:
+        console.print(f"[bold red]FAIL[/]: {result.errors} errors, {result.warnings} warnings "
+                      f"in {checked}.{stop}")  # fmt: skip
+    else:
+        console.print(f"[bold green]PASS[/]: no errors, {result.warnings} warnings in {checked}.")

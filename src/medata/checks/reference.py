@@ -1,0 +1,81 @@
+"""``--against``: the dataset compared with a reference manifest (files missing, extra, changed).
+
+A reference manifest holds hashes, labels and splits of a known download (no images); rows are
+matched by (source, source_path), and only sources that the reference covers are compared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from medata.checks.findings import Code, Findings
+from medata.errors import UsageError
+from medata.records import Status
+
+REFERENCE_COLUMNS = ("source", "source_path", "source_label", "split", "label", "status",
+                     "sha256", "phash", "bytes")  # fmt: skip
+
+
+def reference_from_manifest(manifest: pd.DataFrame) -> pd.DataFrame:
+    """The shareable part of a manifest: no output paths, no pixels, nothing machine-specific."""
+    ref = manifest[list(REFERENCE_COLUMNS)]
+    return ref.sort_values(["source", "source_path"], kind="stable").reset_index(drop=True)
+
+
+def read_reference(path: Path) -> pd.DataFrame:
+    try:
+        ref = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read reference manifest {path}: {exc}") from exc
+    missing = [c for c in ("source", "source_path", "sha256", "status") if c not in ref.columns]
+    if missing:
+        raise UsageError(f"{path} is not a medata manifest: missing {', '.join(missing)}")
+    return ref
+
+
+def compare(df: pd.DataFrame, reference: pd.DataFrame, findings: Findings) -> None:
+    needed = {"source", "source_path", "sha256", "file_name"}
+    if not needed <= set(df.columns):
+        findings.add(Code.COLUMN_MISSING, "annotations.csv",
+                     "--against needs the columns source, source_path and sha256")  # fmt: skip
+        return
+    ref = reference[reference["status"] == Status.KEPT.value]
+    sources = set(ref["source"].dropna())
+    mine = df[df["source"].isin(sources)]
+    ref_by_key = {(s, p): sha for s, p, sha in zip(ref["source"], ref["source_path"],
+                                                   ref["sha256"], strict=True)}  # fmt: skip
+    mine_keys = set()
+    for row in mine.itertuples():
+        key = (row.source, row.source_path)
+        mine_keys.add(key)
+        if key not in ref_by_key:
+            findings.add(Code.REFERENCE_EXTRA, str(row.file_name),
+                         f"{row.source}:{row.source_path} is not in the reference")  # fmt: skip
+        elif ref_by_key[key] != row.sha256:
+            findings.add(
+                Code.REFERENCE_CHANGED,
+                str(row.file_name),
+                f"{row.source}:{row.source_path} has other bytes than the reference",
+            )
+    for key in sorted(set(ref_by_key) - mine_keys):
+        findings.add(Code.REFERENCE_MISSING, f"{key[0]}:{key[1]}",
+                     "in the reference but not in this dataset")  # fmt: skip
+
+
+def build_reference(inputs: list[Path], out: Path) -> pd.DataFrame:
+    """Probe the inputs (nothing is merged) and write their reference manifest to ``out``."""
+    from medata.ingest import InputSpec, MergeOptions, NullProgress, manifest_frame, plan_and_probe
+
+    _, rows = plan_and_probe([InputSpec(p) for p in inputs], MergeOptions(), NullProgress())
+    ref = reference_from_manifest(manifest_frame(rows))
+    ref.to_parquet(out, index=False, compression="zstd")
+    return ref
+
+
+if __name__ == "__main__":  # python -m medata.checks.reference OUT.parquet INPUT...
+    import sys
+
+    built = build_reference([Path(p) for p in sys.argv[2:]], Path(sys.argv[1]))
+    print(f"wrote {sys.argv[1]}: {len(built)} rows", file=sys.stderr)

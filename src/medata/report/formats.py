@@ -1,0 +1,51 @@
+"""Plain-text forms of a findings table for machines: JSON, GitHub annotations, report files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from medata.errors import UsageError
+
+
+def findings_json(result: Any) -> str:
+    doc = {
+        "dataset": str(result.root),
+        "verdict": "fail" if result.errors else "pass",
+        "errors": result.errors,
+        "warnings": result.warnings,
+        "rows": result.rows,
+        "files": result.files,
+        "decoded": result.decoded,
+        "stopped_early": result.stopped_early,
+        "findings": result.findings.astype(object).to_dict(orient="records"),
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def github_annotations(result: Any) -> str:
+    """One ``::error`` / ``::warning`` workflow command per finding (GitHub Actions)."""
+    lines = []
+    for f in result.findings.itertuples():
+        level = "error" if f.severity == "error" else "warning"
+        file = _escape(f"{result.root}/{f.path}".replace("//", "/"), prop=True)
+        lines.append(f"::{level} file={file},title={_escape(f.code, True)}::{_escape(f.detail)}")
+    return "\n".join(lines)
+
+
+def write_report(findings: pd.DataFrame, path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        findings.to_parquet(path, index=False)
+    elif suffix == ".csv":
+        findings.to_csv(path, index=False, lineterminator="\n")
+    else:
+        raise UsageError(f"--report must end in .parquet or .csv, got {path.name}")

@@ -1,0 +1,94 @@
+"""validate(DIR): every check over a curated dataset, collected into one findings table.
+
+Nothing in DIR is written. Checks run in the order the data was built: annotations.csv, the
+folders, rows against files, the images themselves, the manifest, duplicates, a reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from medata.checks.content import (
+    check_exact_duplicates,
+    check_hashes,
+    inspect_files,
+    load_manifest,
+)
+from medata.checks.csvfile import read_annotations
+from medata.checks.findings import Findings, Severity, StopValidation
+from medata.checks.layout import check_rows, scan_tree
+from medata.checks.reference import compare, read_reference
+from medata.errors import UsageError
+from medata.ingest import NullProgress, Progress
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    deep: bool = False  # decode every file, even those the manifest vouches for
+    fail_fast: bool = False
+    against: Path | None = None
+    follow_links: bool = False  # accept links out of DIR (datasets merged with --link symlink)
+    workers: int | None = None
+
+
+@dataclass
+class ValidationResult:
+    root: Path
+    findings: pd.DataFrame
+    rows: int
+    files: int
+    decoded: int
+    stopped_early: bool
+
+    @property
+    def errors(self) -> int:
+        return int((self.findings["severity"] == Severity.ERROR.value).sum())
+
+    @property
+    def warnings(self) -> int:
+        return int((self.findings["severity"] == Severity.WARNING.value).sum())
+
+
+def validate(
+    root: Path, options: ValidateOptions | None = None, progress: Progress | None = None
+) -> ValidationResult:
+    options = options or ValidateOptions()
+    progress = progress or NullProgress()
+    if not root.is_dir():
+        raise UsageError(f"dataset folder not found: {root}")
+    reference = read_reference(options.against) if options.against else None
+    findings = Findings(fail_fast=options.fail_fast)
+    counts = {"rows": 0, "files": 0, "decoded": 0}
+    stopped = False
+    try:
+        _run(root, options, findings, reference, counts, progress)
+    except StopValidation:
+        stopped = True
+    return ValidationResult(root, findings.frame(), counts["rows"], counts["files"],
+                            counts["decoded"], stopped)  # fmt: skip
+
+
+def _run(
+    root: Path, options: ValidateOptions, findings: Findings, reference: pd.DataFrame | None,
+    counts: dict[str, int], progress: Progress,
+) -> None:  # fmt: skip
+    df = read_annotations(root, findings)
+    tree = scan_tree(root, findings, options.follow_links)
+    counts["files"] = len(tree.files)
+    rows = check_rows(df, root, tree, findings) if df is not None else {}
+    counts["rows"] = 0 if df is None else len(df)
+    manifest = load_manifest(root, findings)
+    files = sorted(tree.files)
+    progress.stage("check", len(files))
+    facts = inspect_files(root, files, manifest, options.deep, findings, options.workers,
+                          progress.advance)  # fmt: skip
+    counts["decoded"] = sum(1 for f in facts.values() if f.decoded)
+    if df is None:
+        return
+    check_hashes(df, rows, facts, manifest, findings)
+    check_exact_duplicates(df, rows, facts, findings)
+    if reference is not None:
+        compare(df, reference, findings)
