@@ -1,4 +1,4 @@
-"""annotations.csv: readable, UTF-8 (a BOM and CRLF are fine), the declared columns, valid values."""
+"""annotations.csv: readable, UTF-8 (BOM and CRLF are fine), the declared columns, valid values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The findings table: stable codes, severities, and a collector that can stop at the first error."""
+"""The findings table: stable codes, severities, a collector that can stop at the first error."""
 
 from __future__ import annotations
 

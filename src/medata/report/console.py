@@ -41,13 +41,15 @@ class RichProgress:
         self._task: Any = None
 
     def __enter__(self) -> RichProgress:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._task is not None:
+            self._progress.stop()
 
     def stage(self, name: str, total: int) -> None:
+        if self._task is None:  # start on the first stage, so an early error prints alone
+            self._progress.start()
         self._task = self._progress.add_task(name, total=total)
         self._progress.refresh()
 
