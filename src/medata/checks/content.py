@@ -8,6 +8,7 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -25,6 +26,18 @@ _CODES = {Reason.EMPTY_FILE: Code.EMPTY_FILE, Reason.TRUNCATED: Code.TRUNCATED,
           Reason.TOO_LARGE: Code.TOO_LARGE, Reason.UNREADABLE: Code.UNREADABLE}  # fmt: skip
 
 
+class Recorded(NamedTuple):
+    """What the manifest recorded for one kept file."""
+
+    bytes: int | None
+    mtime_ns: int | None
+    sha256: str | None
+    format: str | None
+
+
+Manifest = dict[str, Recorded]
+
+
 @dataclass(frozen=True)
 class FileFacts:
     sha256: str | None
@@ -32,7 +45,7 @@ class FileFacts:
     decoded: bool  # False when taken from the manifest (size and mtime unchanged)
 
 
-def load_manifest(root: Path, findings: Findings) -> pd.DataFrame | None:
+def load_manifest(root: Path, findings: Findings) -> Manifest | None:
     from medata.errors import InputError
     from medata.manifest import read_manifest
 
@@ -44,14 +57,16 @@ def load_manifest(root: Path, findings: Findings) -> pd.DataFrame | None:
     except InputError as exc:
         findings.add(Code.MANIFEST_UNREADABLE, "manifest.parquet", str(exc))
         return None
-    kept = df[df["path"].notna()]
-    return kept.drop_duplicates("path").set_index("path")
+    kept = df[df["path"].notna()].drop_duplicates("path")
+    columns = [kept[c].astype(object).where(kept[c].notna(), None).tolist()
+               for c in ("path", "bytes", "mtime_ns", "sha256", "format")]  # fmt: skip
+    return {path: Recorded(*rest) for path, *rest in zip(*columns, strict=True)}
 
 
 def inspect_files(
     root: Path,
     files: list[str],
-    manifest: pd.DataFrame | None,
+    manifest: Manifest | None,
     deep: bool,
     findings: Findings,
     workers: int | None = None,
@@ -84,17 +99,17 @@ def inspect_files(
     return facts
 
 
-def _from_manifest(root: Path, rel: str, manifest: pd.DataFrame | None) -> FileFacts | None:
-    if manifest is None or rel not in manifest.index:
+def _from_manifest(root: Path, rel: str, manifest: Manifest | None) -> FileFacts | None:
+    recorded = manifest.get(rel) if manifest is not None else None
+    if recorded is None or recorded.mtime_ns is None:
         return None
-    row = manifest.loc[rel]
     try:
-        st = os.stat(root / rel)
+        st = os.stat(os.path.join(root, rel))
     except OSError:
         return None
-    if pd.isna(row["mtime_ns"]) or st.st_size != row["bytes"] or st.st_mtime_ns != row["mtime_ns"]:
+    if st.st_size != recorded.bytes or st.st_mtime_ns != recorded.mtime_ns:
         return None
-    return FileFacts(str(row["sha256"]), str(row["format"]), False)
+    return FileFacts(recorded.sha256, recorded.format, False)
 
 
 def _check_extension(rel: str, fmt: str | None, findings: Findings) -> None:
@@ -105,23 +120,21 @@ def _check_extension(rel: str, fmt: str | None, findings: Findings) -> None:
 
 def check_hashes(
     df: pd.DataFrame, rows: dict[str, int], facts: dict[str, FileFacts],
-    manifest: pd.DataFrame | None, findings: Findings,
+    manifest: Manifest | None, findings: Findings,
 ) -> None:  # fmt: skip
     """sha256 against annotations.csv and the manifest; rows the manifest does not know."""
-    listed = df["sha256"] if "sha256" in df.columns else None
+    listed = _column(df, "sha256")
     for rel, index in rows.items():
         actual = facts[rel].sha256 if rel in facts else None
-        if manifest is not None and rel not in manifest.index:
+        recorded = manifest.get(rel) if manifest is not None else None
+        if manifest is not None and recorded is None:
             findings.add(Code.NOT_IN_MANIFEST, rel, "row has no kept entry in manifest.parquet")
         if actual is None:
             continue
-        expected = []
-        if listed is not None and isinstance(listed[index], str):
-            expected.append(("annotations.csv", listed[index]))
-        if manifest is not None and rel in manifest.index:
-            expected.append(("manifest.parquet", str(manifest.at[rel, "sha256"])))
+        expected = [("annotations.csv", listed.get(index)),
+                    ("manifest.parquet", recorded.sha256 if recorded else None)]  # fmt: skip
         for where, sha in expected:
-            if sha != actual:
+            if isinstance(sha, str) and sha != actual:
                 findings.add(
                     Code.SHA256_CHANGED,
                     rel,
@@ -130,31 +143,42 @@ def check_hashes(
                 break
 
 
+def _column(df: pd.DataFrame, name: str) -> dict[int, object]:
+    """Row index -> value (None for NA), as a plain dict: fast to look up row by row."""
+    if name not in df.columns:
+        return {}
+    values = df[name].astype(object).where(df[name].notna(), None)
+    return dict(zip(df.index.tolist(), values.tolist(), strict=True))
+
+
 def check_exact_duplicates(
     df: pd.DataFrame, rows: dict[str, int], facts: dict[str, FileFacts], findings: Findings
 ) -> None:
     """Same bytes in train and test (leak), under two labels (conflict), or twice (duplicate)."""
-    table = pd.DataFrame(
-        [(rel, facts[rel].sha256, df.at[i, "label"] if "label" in df.columns else None,
-          rel.split("/")[0]) for rel, i in rows.items() if rel in facts and facts[rel].sha256],
-        columns=["path", "sha256", "label", "split"],
-    )  # fmt: skip
-    for _, group in table.sort_values("path").groupby("sha256", sort=True):
-        if len(group) < 2:
+    labels = _column(df, "label")
+    groups: dict[str, list[tuple[str, object, str]]] = {}
+    for rel in sorted(rows):
+        sha = facts[rel].sha256 if rel in facts else None
+        if sha:
+            groups.setdefault(sha, []).append((rel, labels.get(rows[rel]), rel.split("/")[0]))
+    for members in groups.values():
+        if len(members) < 2:
             continue
-        first = group.iloc[0]
-        if group["split"].nunique() > 1:
-            anchor = group[group["split"] == "train"].iloc[0]
-            for member in group[group["split"] != "train"].itertuples():
-                findings.add(Code.EXACT_LEAK, member.path, f"same bytes as {anchor['path']}")
-        if group["label"].nunique() > 1:
-            for member in group.iloc[1:].itertuples():
-                if member.label != first["label"]:
+        first_path, first_label, _ = members[0]
+        splits = {split for _, _, split in members}
+        if len(splits) > 1:
+            anchor = next(path for path, _, split in members if split == "train")
+            for path, _, split in members:
+                if split != "train":
+                    findings.add(Code.EXACT_LEAK, path, f"same bytes as {anchor}")
+        if len({label for _, label, _ in members}) > 1:
+            for path, label, _ in members[1:]:
+                if label != first_label:
                     findings.add(
                         Code.LABEL_CONFLICT,
-                        member.path,
-                        f"same bytes as {first['path']} labelled {first['label']}",
+                        path,
+                        f"same bytes as {first_path} labelled {first_label}",
                     )
-        if group["split"].nunique() == 1 and group["label"].nunique() == 1:
-            for member in group.iloc[1:].itertuples():
-                findings.add(Code.EXACT_DUPLICATE, member.path, f"same bytes as {first['path']}")
+        elif len(splits) == 1:
+            for path, _, _ in members[1:]:
+                findings.add(Code.EXACT_DUPLICATE, path, f"same bytes as {first_path}")

@@ -47,15 +47,7 @@ def scan_tree(root: Path, findings: Findings, follow_links: bool) -> Tree:
             )
             continue
         _check_class_folders(top, split, findings)
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            here = Path(dirpath)
-            for d in dirnames:
-                if (here / d).is_symlink():
-                    rel = (here / d).relative_to(root).as_posix()
-                    findings.add(Code.PATH_ESCAPES if not inside(root, here / d) else Code.DEBRIS,
-                                 rel + "/", "symbolic link to a folder; not followed")  # fmt: skip
-            for name in filenames:
-                _scan_file(root, here / name, tree, findings, follow_links)
+        _walk(root, split, tree, findings, follow_links)
     for path in sorted(p for p in root.iterdir() if p.is_file() and is_debris(p.name)):
         findings.add(Code.DEBRIS, path.name, "system or hidden file")
     return tree
@@ -73,15 +65,35 @@ def _check_class_folders(top: Path, split: str, findings: Findings) -> None:
             findings.add(Code.EMPTY_CLASS_FOLDER, f"{split}/{name}/", "class folder has no images")
 
 
-def _scan_file(root: Path, full: Path, tree: Tree, findings: Findings, follow: bool) -> None:
-    rel = full.relative_to(root).as_posix()
+def _walk(root: Path, rel_dir: str, tree: Tree, findings: Findings, follow: bool) -> None:
+    """Depth-first with scandir: the link test comes free with the directory listing."""
+    try:
+        entries = sorted(os.scandir(os.path.join(root, rel_dir)), key=lambda e: e.name)
+    except OSError as exc:
+        findings.add(Code.UNREADABLE, rel_dir + "/", f"cannot list folder: {exc.strerror}")
+        return
+    for entry in entries:
+        rel = f"{rel_dir}/{entry.name}"
+        if entry.is_dir(follow_symlinks=False):
+            _walk(root, rel, tree, findings, follow)
+        elif entry.is_symlink() and os.path.isdir(entry.path):
+            outside = not inside(root, Path(entry.path))
+            findings.add(Code.PATH_ESCAPES if outside else Code.DEBRIS, rel + "/",
+                         "symbolic link to a folder; not followed")  # fmt: skip
+        else:
+            _scan_file(root, rel, entry.is_symlink(), tree, findings, follow)
+
+
+def _scan_file(
+    root: Path, rel: str, is_link: bool, tree: Tree, findings: Findings, follow: bool
+) -> None:
     if is_debris(rel):
         findings.add(Code.DEBRIS, rel, "system or hidden file")
         return
-    if full.is_symlink() and not follow and not inside(root, full):
+    if is_link and not follow and not inside(root, Path(root, rel)):
         tree.escaping.add(rel)
         return
-    stem = posixpath.splitext(full.name)[0].lower()
+    stem = posixpath.splitext(posixpath.basename(rel))[0].lower()
     if SPLIT_WORD.search(stem):
         findings.add(Code.SPLIT_WORD_IN_NAME, rel,
                      "file name contains a split word, which misleads some loaders")  # fmt: skip
@@ -89,9 +101,9 @@ def _scan_file(root: Path, full: Path, tree: Tree, findings: Findings, follow: b
 
 
 def unsafe_reason(rel: str) -> str | None:
-    if rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
+    if rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":" and rel[0].isalpha()):
         return "absolute path"
-    if ".." in rel.replace("\\", "/").split("/"):
+    if ".." in rel and ".." in rel.replace("\\", "/").split("/"):
         return "path climbs out with '..'"
     return None
 
@@ -99,8 +111,11 @@ def unsafe_reason(rel: str) -> str | None:
 def check_rows(df: pd.DataFrame, root: Path, tree: Tree, findings: Findings) -> dict[str, int]:
     """Rows against files. Returns safe, existing row paths -> row index."""
     rows: dict[str, int] = {}
-    for index, rel, label, split in zip(df.index, df["file_name"], df.get("label"), df.get("split"),
-                                        strict=True):  # fmt: skip
+    listed: set[str] = set()
+    n = len(df)
+    columns = [df[c].astype(object).where(df[c].notna(), None).tolist() if c in df.columns
+               else [None] * n for c in ("file_name", "label", "split")]  # fmt: skip
+    for index, rel, label, split in zip(df.index.tolist(), *columns, strict=True):
         if not isinstance(rel, str):
             continue
         why = unsafe_reason(rel)
@@ -108,8 +123,9 @@ def check_rows(df: pd.DataFrame, root: Path, tree: Tree, findings: Findings) -> 
             findings.add(Code.PATH_ESCAPES, rel, f"{why}; not opened")
             continue
         norm = posixpath.normpath(rel)
+        listed.add(norm)
         if norm in tree.escaping or (
-            (root / norm).is_symlink() and not inside(root, root / norm) and norm not in tree.files
+            norm not in tree.files and os.path.islink(root / norm) and not inside(root, root / norm)
         ):
             findings.add(
                 Code.PATH_ESCAPES, rel, "a link that points outside the dataset; not opened"
@@ -128,12 +144,8 @@ def check_rows(df: pd.DataFrame, root: Path, tree: Tree, findings: Findings) -> 
         if isinstance(split, str) and parts[0] != split:
             findings.add(Code.SPLIT_MISMATCH, rel, f"row says {split!r}, folder says {parts[0]!r}")
         rows.setdefault(norm, int(index))
-    for rel in sorted(tree.escaping - set(map(posixpath.normpath, df["file_name"].dropna()))):
+    for rel in sorted(tree.escaping - listed):
         findings.add(Code.PATH_ESCAPES, rel, "a link that points outside the dataset; not opened")
-    for rel in sorted(tree.files - rows.keys() - _listed(df)):
+    for rel in sorted(tree.files - listed):
         findings.add(Code.ORPHAN_FILE, rel, "file has no row in annotations.csv")
     return rows
-
-
-def _listed(df: pd.DataFrame) -> set[str]:
-    return {posixpath.normpath(p) for p in df["file_name"].dropna() if unsafe_reason(p) is None}
