@@ -33,7 +33,15 @@ def real_zip() -> Path:
 
 @pytest.fixture(scope="session")
 def real_merged(real_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> MergeResult:
+    """The real archive merged without deduplication (the README's "before any" counts)."""
     out = tmp_path_factory.mktemp("real") / "out"
+    return merge([InputSpec(real_zip)], out, MergeOptions(dedupe=None))
+
+
+@pytest.fixture(scope="session")
+def real_deduped(real_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> MergeResult:
+    """The real archive merged with the default deduplication."""
+    out = tmp_path_factory.mktemp("real-dedupe") / "out"
     return merge([InputSpec(real_zip)], out, MergeOptions())
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from medata.ingest import InputSpec, merge
+from medata.ingest import InputSpec, MergeOptions, merge
 from medata.validate import ValidateOptions, validate
 
 from .conftest import REPO, tree_digest
@@ -65,9 +65,19 @@ def test_a_freshly_merged_dataset_has_no_errors(clean_dataset):
     assert result.rows == result.files > 0
 
 
-def test_the_generated_copies_show_up_as_leak_conflict_and_duplicate_warnings(clean_dataset):
+def test_a_deduplicated_merge_has_no_exact_leak_conflict_or_duplicate(clean_dataset):
     codes = set(validate(clean_dataset).findings["code"])
-    assert {"exact_leak", "label_conflict", "exact_duplicate"} <= codes
+    assert not {"exact_leak", "label_conflict", "exact_duplicate"} & codes
+
+
+def test_without_dedupe_the_planted_copies_are_leak_conflict_and_duplicate_warnings(
+    demo_sources, tmp_path
+):
+    out = tmp_path / "raw"
+    merge([InputSpec(p) for p in demo_sources.paths], out, MergeOptions(dedupe=None))
+    result = validate(out)
+    assert {"exact_leak", "label_conflict", "exact_duplicate"} <= set(result.findings["code"])
+    assert result.errors == 0
 
 
 def test_an_unchanged_dataset_is_not_decoded_again_unless_deep(clean_dataset):
@@ -345,15 +355,17 @@ def test_against_a_reference_lists_missing_extra_and_changed_files(dataset, tmp_
     ]
 
 
-def test_the_real_archive_merged_matches_the_bundled_reference_manifest(real_merged):
+@pytest.mark.parametrize("fixture", ["real_merged", "real_deduped"])
+def test_the_real_archive_merged_matches_the_bundled_reference_manifest(fixture, request):
+    merged = request.getfixturevalue(fixture)
     ref = REPO / "manifests" / "kmirfan-micro-expressions-2022-11.parquet"
-    result = validate(real_merged.out, ValidateOptions(against=ref))
+    result = validate(merged.out, ValidateOptions(against=ref))
     assert result.errors == 0, result.findings.head(20).to_string()
     ref_df = pd.read_parquet(ref)
     assert len(ref_df) == 9460 and int((ref_df["status"] == "kept").sum()) == 7761
 
 
-def test_the_real_archive_merged_shows_its_known_leaks_and_conflicts(real_merged):
+def test_the_real_archive_merged_without_dedupe_shows_its_leaks_and_conflicts(real_merged):
     result = validate(real_merged.out)
     leaks = _codes_at(result, "exact_leak")
     assert len(leaks) > 0 and all(p.startswith("test/") for p in leaks)

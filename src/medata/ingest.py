@@ -20,6 +20,8 @@ from typing import Any, Literal, Protocol
 
 import pandas as pd
 
+from medata.dedupe.groups import Groups, find_groups
+from medata.dedupe.resolve import Decision, DedupePolicy, resolve
 from medata.errors import UsageError
 from medata.inputs import Entry, InputRef, is_debris, list_entries, open_input, stem_and_ext
 from medata.labels import EXCLUDE, LabelMap
@@ -89,6 +91,7 @@ class MergeOptions:
     link: LinkMode = "copy"
     replace: bool = False
     workers: int | None = None
+    dedupe: DedupePolicy | None = field(default_factory=DedupePolicy)  # None: keep every copy
 
 
 @dataclass
@@ -243,18 +246,63 @@ def merge(
     progress = progress or NullProgress()
     _check_out_not_inside_inputs(specs, out)
     detected, rows = plan_and_probe(specs, options, progress)
-    kept = [r for r in rows if r.get("status") == Status.KEPT.value]
+    groups = mark_groups(rows, options.dedupe) if options.dedupe is not None else None
     if options.resplit is not None:
-        resplit(kept, options.resplit)
+        resplit([r for r in rows if r.get("status") == Status.KEPT.value], options.resplit)
+    if groups is not None and options.dedupe is not None:
+        apply_decisions(rows, *resolve(manifest_frame(rows), groups, options.dedupe))
+    kept = [r for r in rows if r.get("status") == Status.KEPT.value]
     assign_names(kept)
+    name_kept_copies(rows)
     inputs_meta = json.dumps(sorted([d.ref.name, d.source] for d in detected))
+    meta = {"medata.inputs": inputs_meta, "medata.dedupe": dedupe_meta(options.dedupe)}
     with staged_output(out, options.replace) as staging:
         progress.stage("write", len(kept))
         copy_files(staging, kept, options.link, progress.advance)  # may reject a changed file
         manifest = manifest_frame(rows)
-        write_manifest(manifest, staging / MANIFEST_FILE, {"medata.inputs": inputs_meta})
+        write_manifest(manifest, staging / MANIFEST_FILE, meta)
         write_csv(annotations_frame(manifest), staging / ANNOTATIONS_FILE)
     return MergeResult(out, manifest, detected)
+
+
+def dedupe_meta(policy: DedupePolicy | None) -> str:
+    if policy is None:
+        return json.dumps({"enabled": False})
+    return json.dumps({
+        "enabled": True, "hash": "phash", "threshold": policy.threshold,
+        "leaks": policy.leaks.value, "conflicts": policy.conflicts.value,
+        "source_priority": list(policy.source_priority),
+    }, sort_keys=True)  # fmt: skip
+
+
+def mark_groups(rows: list[dict[str, Any]], policy: DedupePolicy) -> Groups:
+    """Find duplicate groups and write ``dup_group``/``dup_kind`` into the rows."""
+    groups = find_groups(manifest_frame(rows), policy.threshold)
+    for i, gid, kind in zip(groups.member["row"], groups.member["group"], groups.member["kind"],
+                            strict=True):  # fmt: skip
+        rows[int(i)].update(dup_group=gid, dup_kind=kind)
+    return groups
+
+
+def apply_decisions(
+    rows: list[dict[str, Any]], decisions: list[Decision], moves: dict[int, str]
+) -> None:
+    for i, split in moves.items():
+        rows[i]["split"] = split
+    for d in decisions:
+        rows[d.row].update(status=d.status.value, reason=d.reason.value if d.reason else None,
+                           _kept_row=d.ref, detail=f"labels in the group: {d.labels}" if d.labels
+                           else None)  # fmt: skip
+
+
+def name_kept_copies(rows: list[dict[str, Any]]) -> None:
+    """Once output paths exist, each duplicate or leak names the file kept in its place."""
+    for row in rows:
+        ref = row.get("_kept_row")
+        if ref is not None:
+            other = rows[ref]
+            where = other.get("path") or f"{other['input']}:{other['source_path']}"
+            row["detail"] = f"kept {where} (group {row.get('dup_group')})"
 
 
 def _check_out_not_inside_inputs(specs: Sequence[InputSpec], out: Path) -> None:

@@ -22,6 +22,9 @@ class Status(str, Enum):
     KEPT = "kept"
     EXCLUDED = "excluded"  # deliberately left out (label not wanted, debris, not an image)
     REJECTED = "rejected"  # could not be used (broken, unsafe, unreadable)
+    DUPLICATE = "duplicate"  # a copy of a kept file in the same split
+    LEAK = "leak"  # a test copy of a train file
+    CONFLICT = "conflict"  # the same picture under two labels: quarantined
 
 
 class Reason(str, Enum):
@@ -45,6 +48,9 @@ class Reason(str, Enum):
     ENCRYPTED = "encrypted"  # encrypted archive member
     COMPRESSION_BOMB = "compression_bomb"  # absurd compression ratio; not extracted
     CHANGED_DURING_MERGE = "changed_during_merge"  # bytes differ between probe and copy
+    DUPLICATE_OF = "duplicate_of"  # detail names the kept file
+    LEAK_OF = "leak_of"  # detail names the train file kept
+    LABEL_CONFLICT = "label_conflict"  # detail lists the labels in the group
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,14 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
         "Modification time of the output file (copied from the source, so deterministic); "
         "validate trusts an unchanged size and mtime instead of decoding again.",
     ),
+    Column("dup_group", "string", True, "Duplicate group id (g00001...), null if in none."),
+    Column(
+        "dup_kind",
+        "string",
+        True,
+        "exact (same bytes or pixels) or near (perceptual hash).",
+        enum=("exact", "near"),
+    ),
     Column(
         "status",
         "string",
@@ -122,6 +136,8 @@ ANNOTATION_NAMES: tuple[str, ...] = tuple(c.name for c in ANNOTATION_COLUMNS)
 HASH_RECIPE: dict[str, str] = {
     "sha256": "hashlib.sha256(file bytes)",
     "pixel_sha256": "sha256(mode + '\\0' + 'WxH' + '\\0' + Image.tobytes()) after a full decode",
+    "dup_group": "connected components of pairs with equal sha256, equal pixel_sha256 or "
+    "phash Hamming distance <= the threshold (medata.dedupe in the metadata)",
     "phash": "imagehash.phash(image) == DCT-II of convert('L').resize((32,32), LANCZOS), "
     "top-left 8x8 > median, row-major bits as 16 hex digits",
 }

@@ -9,12 +9,13 @@ each one is found without trusting the code under test.
 from __future__ import annotations
 
 import io
+import math
 import random
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 EXPRESSIONS = ("anger", "disgust", "fear", "happy", "neutral", "sad", "surprised", "contempt")
 _ZIP_TIME = (2022, 11, 1, 0, 0, 0)
@@ -25,13 +26,27 @@ def draw_face(expression: str, rng: random.Random, size: int = 96) -> Image.Imag
     if expression not in EXPRESSIONS:
         raise ValueError(f"unknown expression {expression!r}")
     bg = rng.randint(20, 90)
-    im = Image.new("L", (size, size), bg)
+    im = _gradient(size, bg, rng.uniform(-50, 50), rng.uniform(0, 2 * math.pi))
     d = ImageDraw.Draw(im)
-    s = size / 96
-    cx, cy = 48 * s + rng.uniform(-3, 3) * s, 50 * s + rng.uniform(-3, 3) * s
-    rx, ry = rng.uniform(30, 36) * s, rng.uniform(38, 44) * s
+    s = size / 96 * rng.uniform(0.82, 1.08)
+    cx, cy = size / 2 + rng.uniform(-9, 9) * s, size / 2 + 2 * s + rng.uniform(-8, 8) * s
+    rx, ry = rng.uniform(28, 37) * s, rng.uniform(36, 46) * s
     skin = rng.randint(150, 230)
+    if rng.random() < 0.7:  # hair: a dark cap of random height and width
+        hair = rng.randint(0, 80)
+        top = cy - ry - rng.uniform(2, 12) * s
+        d.ellipse([cx - rx - rng.uniform(0, 8) * s, top, cx + rx + rng.uniform(0, 8) * s,
+                   cy - ry * rng.uniform(0.1, 0.6)], fill=hair)  # fmt: skip
     d.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=skin)
+    light = _gradient(size, 0, rng.uniform(-45, 45), rng.uniform(0, 2 * math.pi))
+    mask = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(mask).ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=255)
+    im = (
+        Image.composite(ImageChops.add(im, light, offset=0), im, mask)
+        if rng.random() < 0.5
+        else Image.composite(ImageChops.subtract(im, light, offset=0), im, mask)
+    )
+    d = ImageDraw.Draw(im)
     ink = max(0, skin - rng.randint(110, 150))
     w = max(1, round(2.5 * s))
     eye_y, brow_y, mouth_y = cy - 10 * s, cy - 20 * s, cy + 18 * s
@@ -71,6 +86,13 @@ def draw_face(expression: str, rng: random.Random, size: int = 96) -> Image.Imag
     im = im.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR, fillcolor=bg)
     noise = Image.effect_noise((size, size), rng.uniform(4, 12))
     return Image.blend(im, noise, 0.08)
+
+
+def _gradient(size: int, base: int, amplitude: float, angle: float) -> Image.Image:
+    """A grey image: ``base`` plus a linear ramp of +-``amplitude`` along ``angle``."""
+    ramp = Image.linear_gradient("L").resize((size, size)).rotate(math.degrees(angle))
+    lo, hi = max(0, base - abs(amplitude)), min(255, base + abs(amplitude))
+    return ramp.point(lambda v: int(lo + (hi - lo) * v / 255))
 
 
 def encode(

@@ -91,4 +91,18 @@ def _run(
     check_hashes(df, rows, facts, manifest, findings)
     check_exact_duplicates(df, rows, facts, findings)
     if reference is not None:
-        compare(df, reference, findings)
+        _against(root, df, reference, findings)
+
+
+def _against(root: Path, df: pd.DataFrame, reference: pd.DataFrame, findings: Findings) -> None:
+    from medata.errors import InputError
+    from medata.manifest import read_manifest
+
+    path = root / "manifest.parquet"
+    if path.exists():
+        try:
+            compare(read_manifest(path)[0], reference, findings, from_manifest=True)
+            return
+        except InputError:
+            pass  # already reported as manifest_unreadable; fall back to the CSV
+    compare(df, reference, findings, from_manifest=False)

@@ -35,29 +35,36 @@ def read_reference(path: Path) -> pd.DataFrame:
     return ref
 
 
-def compare(df: pd.DataFrame, reference: pd.DataFrame, findings: Findings) -> None:
-    needed = {"source", "source_path", "sha256", "file_name"}
-    if not needed <= set(df.columns):
+def compare(mine: pd.DataFrame, reference: pd.DataFrame, findings: Findings,
+            from_manifest: bool) -> None:  # fmt: skip
+    """Match rows by (source, source_path). From a manifest every input row is compared (the
+    question is which download this is, whatever dedupe removed); from annotations.csv alone, the
+    kept rows of the reference."""
+    needed = {"source", "source_path", "sha256"}
+    if not needed <= set(mine.columns):
         findings.add(Code.COLUMN_MISSING, "annotations.csv",
                      "--against needs the columns source, source_path and sha256")  # fmt: skip
         return
-    ref = reference[reference["status"] == Status.KEPT.value]
+    ref = reference if from_manifest else reference[reference["status"] == Status.KEPT.value]
     sources = set(ref["source"].dropna())
-    mine = df[df["source"].isin(sources)]
-    ref_by_key = {(s, p): sha for s, p, sha in zip(ref["source"], ref["source_path"],
-                                                   ref["sha256"], strict=True)}  # fmt: skip
+    mine = mine[mine["source"].isin(sources)]
+    shown = mine["path"] if "path" in mine.columns else mine.get("file_name")
+    ref_by_key = dict(zip(zip(ref["source"], ref["source_path"], strict=True), ref["sha256"],
+                          strict=True))  # fmt: skip
     mine_keys = set()
-    for row in mine.itertuples():
-        key = (row.source, row.source_path)
+    for source, source_path, sha, where in zip(mine["source"], mine["source_path"], mine["sha256"],
+                                               shown, strict=True):  # fmt: skip
+        key = (source, source_path)
         mine_keys.add(key)
+        label = where if isinstance(where, str) else f"{source}:{source_path}"
         if key not in ref_by_key:
-            findings.add(Code.REFERENCE_EXTRA, str(row.file_name),
-                         f"{row.source}:{row.source_path} is not in the reference")  # fmt: skip
-        elif ref_by_key[key] != row.sha256:
+            findings.add(Code.REFERENCE_EXTRA, label,
+                         f"{source}:{source_path} is not in the reference")  # fmt: skip
+        elif isinstance(sha, str) and ref_by_key[key] != sha:
             findings.add(
                 Code.REFERENCE_CHANGED,
-                str(row.file_name),
-                f"{row.source}:{row.source_path} has other bytes than the reference",
+                label,
+                f"{source}:{source_path} has other bytes than the reference",
             )
     for key in sorted(set(ref_by_key) - mine_keys):
         findings.add(Code.REFERENCE_MISSING, f"{key[0]}:{key[1]}",

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 
 from medata.cli.common import LinkChoice, run_merge
+from medata.dedupe.groups import DEFAULT_THRESHOLD
+from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy
 from medata.ingest import InputSpec, MergeOptions, Resplit
 from medata.labels import LabelMap
 
@@ -44,6 +46,18 @@ def merge_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a non-empty output folder.")
     ] = False,
+    dedupe: Annotated[
+        bool, typer.Option("--dedupe/--no-dedupe", help="Find and resolve duplicates.")
+    ] = True,
+    threshold: Annotated[
+        int, typer.Option(help="pHash Hamming distance for near duplicates.")
+    ] = DEFAULT_THRESHOLD,
+    leaks: Annotated[
+        LeakPolicy, typer.Option(help="Copies across train/test: drop the test copies or move.")
+    ] = LeakPolicy.DROP_TEST,
+    conflicts: Annotated[
+        ConflictPolicy, typer.Option(help="Same picture, two labels: quarantine or majority.")
+    ] = ConflictPolicy.QUARANTINE,
     workers: Annotated[
         int | None, typer.Option(help="Probe processes (default: all cores).")
     ] = None,
@@ -55,6 +69,7 @@ def merge_command(
         labels=LabelMap.from_toml(mapping) if mapping else LabelMap(),
         resplit=Resplit(test_size, seed) if resplit else None,
         link=link.value,
+        dedupe=DedupePolicy(threshold, leaks, conflicts) if dedupe else None,
         replace=replace,
         workers=workers,
     )

@@ -75,18 +75,13 @@ def render_merge(console: Console, summary: dict[str, Any]) -> None:
             f"[bold]{item['input']}[/]: {item['source']} ({how}), {item['files']} files{note}"
         )
     table = Table(title="Files by source and class", title_justify="left")
-    for col in ("source", "class", "kept", "excluded", "rejected"):
-        table.add_column(
-            col, justify="right" if col in ("kept", "excluded", "rejected") else "left"
-        )
+    statuses = [k for k, n in summary["status"].items() if n or k == "kept"]
+    table.add_column("source")
+    table.add_column("class")
+    for status in statuses:
+        table.add_column(status, justify="right")
     for row in summary["by_source"]:
-        table.add_row(
-            row["source"],
-            row["class"],
-            str(row["kept"]),
-            str(row["excluded"]),
-            str(row["rejected"]),
-        )
+        table.add_row(row["source"], row["class"], *(str(row[k]) for k in statuses))
     console.print(table)
     kept = Table(title="Kept images", title_justify="left")
     kept.add_column("split")
@@ -101,9 +96,9 @@ def render_merge(console: Console, summary: dict[str, Any]) -> None:
         reasons = ", ".join(f"{k}: {v}" for k, v in summary["reasons"].items())
         console.print(f"Not kept, by reason: {reasons}")
     s = summary["status"]
+    fates = ", ".join(f"{n} {k}" for k, n in s.items() if n or k == "kept")
     console.print(
-        f"[green]Wrote {summary['out']}[/]: {s['kept']} kept, {s['excluded']} excluded, "
-        f"{s['rejected']} rejected of {summary['files']} input files "
+        f"[green]Wrote {summary['out']}[/]: {fates} of {summary['files']} input files "
         "(annotations.csv, manifest.parquet)."
     )
 

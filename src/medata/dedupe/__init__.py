@@ -1,0 +1,1 @@
+"""Exact and near duplicates: hashing, exact Hamming search, grouping, resolution policies."""
