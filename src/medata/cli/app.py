@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
 from medata import __version__
-from medata.cli import demo, merge, validate
+from medata.cli import dedupe, demo, merge, validate
 from medata.errors import MedataError, OutputError
 
 app = typer.Typer(
@@ -15,10 +16,12 @@ app = typer.Typer(
     help="Merge, validate, deduplicate and document facial micro-expression datasets.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
     add_completion=False,
 )
 app.command("merge", no_args_is_help=True)(merge.merge_command)
 app.command("validate", no_args_is_help=True)(validate.validate_command)
+app.command("dedupe")(dedupe.dedupe_command)
 app.command("demo")(demo.demo_command)
 
 
@@ -51,3 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("Interrupted: nothing was written.", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:  # a bug in medata: one line, the traceback only on request
+        if os.environ.get("MEDATA_DEBUG"):
+            raise
+        print(f"Error: internal error ({type(exc).__name__}: {exc}); set MEDATA_DEBUG=1 for the "
+              "traceback and please report it", file=sys.stderr)  # fmt: skip
+        sys.exit(3)

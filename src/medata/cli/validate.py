@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from medata.report.console import RichProgress, render_findings
-from medata.report.formats import findings_json, github_annotations, write_report
+from medata.report.formats import findings_json, github_annotations, write_table
 from medata.validate import ValidateOptions, validate
 
 
@@ -54,7 +54,7 @@ def validate_command(
     with bar if bar is not None else contextlib.nullcontext():
         result = validate(directory, options, progress=bar)
     if report is not None:
-        write_report(result.findings, report)
+        write_table(result.findings, report)
     if output_format is Format.json:
         print(findings_json(result))
     elif output_format is Format.github:

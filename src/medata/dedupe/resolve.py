@@ -3,6 +3,7 @@ silent deletion. Only rows that are kept now can change; other members give cont
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 
@@ -42,18 +43,41 @@ class Decision:
     labels: str = ""
 
 
-def _rank(rows: pd.DataFrame, priority: tuple[str, ...]) -> list[int]:
-    """Best first: larger image, then source priority, then path (a stated, stable rule)."""
+@dataclass
+class _Member:
+    row: int
+    kept: bool
+    label: str
+    split: str
+    area: int
+    key: tuple[str, str, str]  # (source, input, source_path)
+
+
+def _members(manifest: pd.DataFrame, groups: Groups) -> dict[str, list[_Member]]:
+    """Plain records per group: resolution loops over a few thousand small groups, where
+    pandas indexing per group would cost seconds."""
+    rows = groups.member["row"].to_numpy()
+    sub = manifest.loc[rows]
+    labels = effective_label(sub).tolist()
+    cols = {
+        c: sub[c].astype(object).where(sub[c].notna(), None).tolist()
+        for c in ("status", "split", "width", "height", "source", "input", "source_path")
+    }
+    out: dict[str, list[_Member]] = {}
+    for k, (row, gid) in enumerate(zip(rows.tolist(), groups.member["group"].tolist(),
+                                       strict=True)):  # fmt: skip
+        area = int(cols["width"][k] or 0) * int(cols["height"][k] or 0)
+        out.setdefault(gid, []).append(_Member(
+            row, cols["status"][k] == Status.KEPT.value, labels[k], cols["split"][k] or "",
+            area, (cols["source"][k], cols["input"][k], cols["source_path"][k]),
+        ))  # fmt: skip
+    return out
+
+
+def _best(members: list[_Member], priority: tuple[str, ...]) -> _Member:
+    """Larger image, then source priority, then path (a stated, stable rule)."""
     pri = {s: k for k, s in enumerate(priority)}
-    keyed = sorted(
-        rows.index,
-        key=lambda i: (
-            -int(rows.at[i, "width"] or 0) * int(rows.at[i, "height"] or 0),
-            pri.get(rows.at[i, "source"], len(pri)),
-            rows.at[i, "source"], rows.at[i, "input"], rows.at[i, "source_path"],
-        ),
-    )  # fmt: skip
-    return keyed
+    return min(members, key=lambda m: (-m.area, pri.get(m.key[0], len(pri)), m.key))
 
 
 def resolve(manifest: pd.DataFrame, groups: Groups, policy: DedupePolicy) -> tuple[
@@ -62,61 +86,56 @@ def resolve(manifest: pd.DataFrame, groups: Groups, policy: DedupePolicy) -> tup
     """Decisions for kept rows, and the split each moved row goes to."""
     decisions: list[Decision] = []
     moves: dict[int, str] = {}
-    labels_all = effective_label(manifest.loc[groups.member["row"]])
-    for _, member in groups.member.groupby("group", sort=True):
-        rows = manifest.loc[member["row"]]
-        labels = labels_all.loc[member["row"]]
-        active = rows[rows["status"] == Status.KEPT.value]
-        if active.empty:
-            continue
-        active = _conflicts(active, labels, policy, decisions)
-        if active.empty:
-            continue
-        active = _leaks(active, policy, decisions, moves)
-        _duplicates(active, policy, decisions)
+    for _, members in sorted(_members(manifest, groups).items()):
+        active = [m for m in members if m.kept]
+        if active:
+            active = _conflicts(members, active, policy, decisions)
+        if active:
+            active = _leaks(active, policy, decisions, moves)
+            _duplicates(active, policy, decisions)
     return decisions, moves
 
 
-def _conflicts(active: pd.DataFrame, labels: pd.Series, policy: DedupePolicy,
-               decisions: list[Decision]) -> pd.DataFrame:  # fmt: skip
-    counts = labels.value_counts()
+def _conflicts(members: list[_Member], active: list[_Member], policy: DedupePolicy,
+               decisions: list[Decision]) -> list[_Member]:  # fmt: skip
+    counts = Counter(m.label for m in members)
     if len(counts) <= 1:
         return active
+    ranked = counts.most_common()
     listing = ", ".join(f"{k} x{v}" for k, v in sorted(counts.items()))
     winner = None
-    if policy.conflicts is ConflictPolicy.MAJORITY and counts.iloc[0] > counts.iloc[1]:
-        winner = counts.index[0]
-    losers = active.index if winner is None else active.index[labels.loc[active.index] != winner]
-    for i in losers:
-        decisions.append(Decision(int(i), Status.CONFLICT, Reason.LABEL_CONFLICT, None, listing))
-    return active.drop(index=losers)
+    if policy.conflicts is ConflictPolicy.MAJORITY and ranked[0][1] > ranked[1][1]:
+        winner = ranked[0][0]
+    for m in active:
+        if m.label != winner:
+            decisions.append(Decision(m.row, Status.CONFLICT, Reason.LABEL_CONFLICT, None, listing))
+    return [m for m in active if m.label == winner]
 
 
-def _leaks(active: pd.DataFrame, policy: DedupePolicy, decisions: list[Decision],
-           moves: dict[int, str]) -> pd.DataFrame:  # fmt: skip
-    if active["split"].nunique() <= 1:
+def _leaks(active: list[_Member], policy: DedupePolicy, decisions: list[Decision],
+           moves: dict[int, str]) -> list[_Member]:  # fmt: skip
+    if len({m.split for m in active}) <= 1:
         return active
     if policy.leaks is LeakPolicy.DROP_TEST:
-        train = active[active["split"] == "train"]
-        keeper = _rank(train, policy.source_priority)[0]
-        test = active.index[active["split"] != "train"]
-        for i in test:
-            decisions.append(Decision(int(i), Status.LEAK, Reason.LEAK_OF, int(keeper)))
-        return active.drop(index=test)
+        keeper = _best([m for m in active if m.split == "train"], policy.source_priority)
+        for m in active:
+            if m.split != "train":
+                decisions.append(Decision(m.row, Status.LEAK, Reason.LEAK_OF, keeper.row))
+        return [m for m in active if m.split == "train"]
     target = "train" if policy.leaks is LeakPolicy.TO_TRAIN else "test"
-    active = active.copy()
-    for i in active.index[active["split"] != target]:
-        moves[int(i)] = target
-        active.at[i, "split"] = target
+    for m in active:
+        if m.split != target:
+            moves[m.row] = target
+            m.split = target
     return active
 
 
-def _duplicates(active: pd.DataFrame, policy: DedupePolicy, decisions: list[Decision]) -> None:
-    for _, same_split in active.groupby("split", sort=True):
-        if len(same_split) < 2:
+def _duplicates(active: list[_Member], policy: DedupePolicy, decisions: list[Decision]) -> None:
+    for split in sorted({m.split for m in active}):
+        same = [m for m in active if m.split == split]
+        if len(same) < 2:
             continue
-        ranked = _rank(same_split, policy.source_priority)
-        for i in ranked[1:]:
-            decisions.append(
-                Decision(int(i), Status.DUPLICATE, Reason.DUPLICATE_OF, int(ranked[0]))
-            )
+        keeper = _best(same, policy.source_priority)
+        for m in sorted(same, key=lambda m: m.key):
+            if m is not keeper:
+                decisions.append(Decision(m.row, Status.DUPLICATE, Reason.DUPLICATE_OF, keeper.row))

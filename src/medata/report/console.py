@@ -123,3 +123,42 @@ def render_findings(console: Console, result: Any, examples: int = 3) -> None:
                       f"in {checked}.{stop}")  # fmt: skip
     else:
         console.print(f"[bold green]PASS[/]: no errors, {result.warnings} warnings in {checked}.")
+
+
+def render_dedupe(console: Console, info: dict[str, Any], table: Any, applied: bool) -> None:
+    g, b = info["groups"], info["byte_identical"]
+    console.print(
+        f"[bold]{g['total']}[/] duplicate groups ({g['files']} files): {g['exact']} exact, "
+        f"{g['near']} near; {g['cross_split']} across train/test, {g['label_conflict']} with "
+        f"conflicting labels, {g['cross_source']} across sources."
+    )
+    console.print(
+        f"Byte-identical: {b['groups']} groups, {b['files']} files, {b['cross_split']} across "
+        f"splits, {b['label_conflict']} under different labels."
+    )
+    if len(table):
+        top = Table(title="Largest groups", title_justify="left")
+        for col in ("group", "size", "kind", "splits", "labels", "sources"):
+            top.add_column(col, justify="right" if col == "size" else "left")
+        for row in (
+            table.sort_values(["size", "group"], ascending=[False, True]).head(10).itertuples()
+        ):
+            top.add_row(row.group, str(row.size), row.kind, row.splits, row.labels, row.sources)
+        console.print(top)
+    changes = ", ".join(f"{n} {k}" for k, n in sorted(info["changes"].items())) or "nothing"
+    verb = "Applied" if applied else "Would change (run with --apply)"
+    console.print(f"{verb}: {changes}.")
+    if "gallery" in info:
+        console.print(f"Contact sheets: {info['gallery']}")
+
+
+def render_query(console: Console, hits: Any) -> None:
+    table = Table(title="Look-up", title_justify="left")
+    for col in ("query", "match", "distance", "status", "detail"):
+        table.add_column(col)
+    for row in hits.itertuples():
+        dist = (
+            "" if row.distance is None or row.distance != row.distance else str(int(row.distance))
+        )
+        table.add_row(row.query, str(row.match or "-"), dist, str(row.status or "-"), row.detail)
+    console.print(table)

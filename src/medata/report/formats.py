@@ -41,11 +41,12 @@ def github_annotations(result: Any) -> str:
     return "\n".join(lines)
 
 
-def write_report(findings: pd.DataFrame, path: Path) -> None:
+def write_table(table: pd.DataFrame, path: Path) -> None:
+    """A full table for machines: ``.parquet`` or ``.csv`` by the file's suffix."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        findings.to_parquet(path, index=False)
+        table.to_parquet(path, index=False)
     elif suffix == ".csv":
-        findings.to_csv(path, index=False, lineterminator="\n")
+        table.to_csv(path, index=False, lineterminator="\n")
     else:
         raise UsageError(f"--report must end in .parquet or .csv, got {path.name}")

@@ -1,0 +1,195 @@
+"""Deduplication of an existing dataset or manifest: plan (a dry run), apply (atomic rewrite),
+and query new images against a manifest without rehashing it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medata.dedupe.groups import Groups, byte_identical_summary, find_groups
+from medata.dedupe.resolve import DedupePolicy, resolve
+from medata.dedupe.search import hex_to_u64
+from medata.errors import InputError, UsageError
+from medata.inputs import Reader, list_entries, open_input
+from medata.manifest import read_manifest, write_manifest
+from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, staged_output, within, write_csv
+from medata.probe import probe_bytes
+from medata.records import Status
+
+
+@dataclass
+class Target:
+    manifest: pd.DataFrame
+    meta: dict[str, str]
+    root: Path | None  # the dataset folder, when given one
+
+
+def load_target(path: Path) -> Target:
+    """A dataset folder (with manifest.parquet) or a manifest file."""
+    if path.is_dir():
+        if not (path / MANIFEST_FILE).exists():
+            raise UsageError(f"{path} has no {MANIFEST_FILE}: run medata merge first")
+        manifest, meta = read_manifest(path / MANIFEST_FILE)
+        return Target(manifest, meta, path)
+    if not path.exists():
+        raise UsageError(f"not found: {path}")
+    manifest, meta = read_manifest(path)
+    return Target(manifest, meta, None)
+
+
+@dataclass
+class Plan:
+    groups: Groups
+    manifest: pd.DataFrame  # the manifest as it would be after resolution
+    changes: pd.DataFrame  # one row per changed row: path, old status, new status, detail
+
+
+def plan(target: Target, policy: DedupePolicy) -> Plan:
+    m = target.manifest.copy()
+    groups = find_groups(m, policy.threshold)
+    rows = groups.member["row"].to_numpy()
+    m.loc[:, "dup_group"] = pd.NA
+    m.loc[:, "dup_kind"] = pd.NA
+    m.loc[rows, "dup_group"] = groups.member["group"].to_numpy()
+    m.loc[rows, "dup_kind"] = groups.member["kind"].to_numpy()
+    decisions, moves = resolve(m, groups, policy)
+    before = m[["path", "status", "split"]].copy()
+    if moves:  # a moved file keeps its name under the other split
+        idx = list(moves)
+        m.loc[idx, "split"] = [moves[i] for i in idx]
+        m.loc[idx, "path"] = [f"{moves[i]}/{str(m.at[i, 'path']).split('/', 1)[1]}" for i in idx]
+    if decisions:
+        idx = [d.row for d in decisions]
+        paths, groups_of = m["path"].to_dict(), m["dup_group"].to_dict()
+        m.loc[idx, "status"] = [d.status.value for d in decisions]
+        m.loc[idx, "reason"] = [d.reason.value if d.reason else None for d in decisions]
+        m.loc[idx, "detail"] = [
+            f"kept {paths[d.ref]} (group {groups_of[d.row]})" if d.ref is not None
+            else f"labels in the group: {d.labels}" for d in decisions
+        ]  # fmt: skip
+        m.loc[idx, "path"] = pd.NA
+    changed = (before["status"] != m["status"]) | (before["split"] != m["split"])
+    changes = pd.DataFrame({
+        "old_path": before.loc[changed, "path"], "new_path": m.loc[changed, "path"],
+        "old_status": before.loc[changed, "status"], "status": m.loc[changed, "status"],
+        "detail": m.loc[changed, "detail"],
+    })  # fmt: skip
+    return Plan(groups, m, changes)
+
+
+def summary(target: Target, p: Plan) -> dict[str, Any]:
+    t = p.groups.table
+    return {
+        "rows": len(target.manifest),
+        "pairs": p.groups.pairs,
+        "byte_identical": byte_identical_summary(target.manifest),
+        "groups": {
+            "total": len(t),
+            "files": int(t["size"].sum()) if len(t) else 0,
+            "exact": int((t["kind"] == "exact").sum()),
+            "near": int((t["kind"] == "near").sum()),
+            "cross_split": int(t["cross_split"].sum()),
+            "label_conflict": int(t["label_conflict"].sum()),
+            "cross_source": int(t["cross_source"].sum()),
+        },
+        "changes": {str(k): int(v) for k, v in p.changes["status"].value_counts().items()},
+    }
+
+
+def apply(target: Target, p: Plan, policy: DedupePolicy) -> None:
+    """Rewrite the dataset with the plan: removed files go, moved files move, tables are
+    rewritten. Built in a staging folder from hard links, then swapped in atomically."""
+    from medata.ingest import annotations_frame, dedupe_meta
+
+    if target.root is None:
+        raise UsageError("--apply needs a dataset folder, not a manifest file")
+    root = target.root
+    with staged_output(root, replace=True) as staging:
+        kept = p.manifest[p.manifest["status"] == Status.KEPT.value]
+        old_paths = target.manifest["path"]
+        for i, new in zip(kept.index, kept["path"], strict=True):
+            src, dest = within(root, old_paths[i]), within(staging, new)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dest)
+            except OSError:
+                shutil.copy2(src, dest)
+        for split in ("train", "test"):  # keep every class folder, even an emptied one
+            for cls in (root / split).iterdir() if (root / split).is_dir() else []:
+                if cls.is_dir():
+                    (staging / split / cls.name).mkdir(parents=True, exist_ok=True)
+        fixed = ("medata.version", "medata.schema_version", "medata.hash_recipe")
+        extra = {k: v for k, v in target.meta.items() if k not in fixed}
+        extra["medata.dedupe"] = dedupe_meta(policy)
+        write_manifest(p.manifest, staging / MANIFEST_FILE, extra)
+        write_csv(annotations_frame(p.manifest), staging / ANNOTATIONS_FILE)
+
+
+def query(images: list[Path], manifest: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """For each image: rows of the manifest with the same bytes or a pHash within threshold."""
+    rows = manifest[manifest["phash"].notna()]
+    hashes = hex_to_u64(rows["phash"].tolist())
+    out: list[dict[str, object]] = []
+    for image in images:
+        try:
+            data = image.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {image}: {exc.strerror}") from exc
+        r = probe_bytes(str(image), data)
+        if r.phash is None:
+            out.append({"query": str(image), "match": None, "distance": None, "status": None,
+                        "detail": f"not an image: {r.detail}"})  # fmt: skip
+            continue
+        d = np.bitwise_count(hashes ^ np.uint64(int(r.phash, 16))).astype(int)
+        same = (rows["sha256"] == r.sha256).to_numpy()
+        hits = np.flatnonzero((d <= threshold) | same)
+        hits = hits[np.lexsort((hits, d[hits]))]
+        if len(hits) == 0:
+            out.append({"query": str(image), "match": None, "distance": None, "status": None,
+                        "detail": "no match"})  # fmt: skip
+        for k in hits:
+            row = rows.iloc[k]
+            where = (
+                row["path"]
+                if isinstance(row["path"], str)
+                else f"{row['input']}:{row['source_path']}"
+            )
+            out.append(
+                {
+                    "query": str(image),
+                    "match": where,
+                    "distance": int(d[k]),
+                    "status": row["status"],
+                    "detail": "same bytes" if same[k] else f"pHash distance {int(d[k])}",
+                }
+            )
+    return pd.DataFrame(out, columns=["query", "match", "distance", "status", "detail"])
+
+
+def image_loader(root: Path | None, inputs: list[Path]) -> Callable[[pd.Series], bytes | None]:
+    """Bytes of a manifest row: from the dataset folder, else from its original input."""
+    refs = {}
+    for path in inputs:
+        ref = open_input(path)
+        refs[ref.name] = (ref, {e.path: e.key for e in list_entries(ref) if e.problem is None})
+
+    def load(row: pd.Series) -> bytes | None:
+        if root is not None and isinstance(row["path"], str):
+            try:
+                return within(root, row["path"]).read_bytes()
+            except (OSError, ValueError):
+                pass
+        found = refs.get(row["input"])
+        if found is not None and row["source_path"] in found[1]:
+            with Reader(found[0]) as reader:
+                return reader.read(found[1][row["source_path"]])
+        return None
+
+    return load

@@ -1,0 +1,101 @@
+"""Contact sheets (one PNG per duplicate group) and an HTML gallery of them: people judge
+duplicates by looking. Images come from the dataset folder, or from the original inputs for
+members that are not in it; a member with neither is drawn as a labelled blank."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image, ImageDraw, ImageFont
+
+THUMB = 112
+CAPTION = 46
+
+Loader = Callable[[pd.Series], bytes | None]
+
+
+def _thumb(data: bytes | None) -> Image.Image:
+    tile = Image.new("RGB", (THUMB, THUMB), (235, 235, 235))
+    if data is None:
+        ImageDraw.Draw(tile).text((8, THUMB // 2 - 6), "(no file)", fill=(120, 120, 120))
+        return tile
+    try:
+        with Image.open(io.BytesIO(data)) as src:
+            im = src.convert("RGB")
+        im.thumbnail((THUMB, THUMB))
+        tile.paste(im, ((THUMB - im.width) // 2, (THUMB - im.height) // 2))
+    except Exception:  # noqa: BLE001 - a broken file is drawn as such, the sheet goes on
+        ImageDraw.Draw(tile).text((8, THUMB // 2 - 6), "(undecodable)", fill=(160, 0, 0))
+    return tile
+
+
+def sheet(members: pd.DataFrame, load: Loader) -> Image.Image:
+    """Thumbnails side by side; under each: split/label, source, distance and status."""
+    font = ImageFont.load_default()
+    n = len(members)
+    im = Image.new("RGB", (n * (THUMB + 6) + 6, THUMB + CAPTION + 12), "white")
+    draw = ImageDraw.Draw(im)
+    for k, (_, row) in enumerate(members.iterrows()):
+        x = 6 + k * (THUMB + 6)
+        im.paste(_thumb(load(row)), (x, 6))
+        status = str(row["status"])
+        colour = {"kept": (0, 110, 0), "excluded": (110, 110, 110)}.get(status, (180, 0, 0))
+        label = row["label"] if isinstance(row["label"], str) else f"({row['source_label']})"
+        lines = [f"{row['split']} / {label}", f"{row['source']}  d={int(row['distance'])}", status]
+        for j, text in enumerate(lines):
+            draw.text((x, THUMB + 9 + j * 14), text[:20], fill=colour if j == 2 else "black",
+                      font=font)  # fmt: skip
+    return im
+
+
+def write_sheets(manifest: pd.DataFrame, member: pd.DataFrame, table: pd.DataFrame, out: Path,
+                 load: Loader, max_sheets: int) -> list[tuple[str, Path]]:  # fmt: skip
+    """Leak and conflict groups first, then the largest; at most ``max_sheets`` PNGs."""
+    out.mkdir(parents=True, exist_ok=True)
+    order = table.assign(urgent=table["cross_split"] | table["label_conflict"]).sort_values(
+        ["urgent", "size", "group"], ascending=[False, False, True], kind="stable"
+    )
+    written = []
+    joined = manifest.loc[member["row"]].reset_index(drop=True)
+    joined["dup_group"] = member["group"].to_numpy()
+    joined["distance"] = member["distance"].to_numpy()
+    by_group = dict(tuple(joined.groupby("dup_group", sort=False)))
+    for gid in order["group"].head(max_sheets):
+        path = out / f"{gid}.png"
+        sheet(by_group[gid], load).save(path)
+        written.append((gid, path))
+    return written
+
+
+def write_gallery(out: Path, sheets: list[tuple[str, Path]], table: pd.DataFrame,
+                  summary: dict[str, object]) -> Path:  # fmt: skip
+    info = table.set_index("group")
+    items = []
+    for gid, path in sheets:
+        g = info.loc[gid]
+        flags = [str(g["kind"])] + [name for name, on in (("leak", g["cross_split"]),
+                                     ("conflict", g["label_conflict"]),
+                                     ("cross-source", g["cross_source"])) if on]  # fmt: skip
+        items.append(
+            f'<figure><img src="{html.escape(path.name)}" alt="{gid}" loading="lazy">'
+            f"<figcaption><b>{gid}</b> · {int(g['size'])} files · {html.escape(', '.join(flags))}"
+            f" · labels {html.escape(str(g['labels']))}</figcaption></figure>"
+        )
+    counts = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>"
+                     for k, v in summary.items())  # fmt: skip
+    page = f"""<!doctype html><html><head><meta charset="utf-8">
+<title>medata duplicate groups</title>
+<style>body{{font-family:sans-serif;margin:1.5em}}figure{{margin:0 0 1.2em}}
+img{{max-width:100%;border:1px solid #ccc}}figcaption{{font-size:.9em;color:#333}}</style></head>
+<body><h1>Duplicate groups</h1><ul>{counts}</ul>
+<p>{len(sheets)} of {len(table)} groups shown: leaks and conflicts first, then the largest.
+Under each image: split / label, source, pHash distance to the first member, and its fate.</p>
+{"".join(items)}</body></html>
+"""
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index

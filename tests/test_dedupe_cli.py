@@ -1,0 +1,106 @@
+"""medata dedupe on an existing dataset: report, pictures, --apply, --query."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from medata.ingest import InputSpec, MergeOptions, merge
+from medata.synth import draw_face, encode
+from medata.validate import validate
+
+from .conftest import tree_digest
+from .test_cli import run
+
+
+@pytest.fixture(scope="session")
+def raw_dataset(demo_sources, tmp_path_factory):
+    out = tmp_path_factory.mktemp("raw") / "raw"
+    merge([InputSpec(p) for p in demo_sources.paths], out, MergeOptions(dedupe=None))
+    return out
+
+
+@pytest.fixture
+def raw_copy(raw_dataset, tmp_path):
+    shutil.copytree(raw_dataset, tmp_path / "raw")
+    return tmp_path / "raw"
+
+
+def test_a_dry_run_reports_groups_as_json_and_changes_nothing(raw_copy, tmp_path):
+    before = tree_digest(raw_copy)
+    r = run("dedupe", str(raw_copy), "--json", "--sheets", str(tmp_path / "sheets"))
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert tree_digest(raw_copy) == before
+    m = pd.read_parquet(raw_copy / "manifest.parquet")
+    probed = m[m["sha256"].notna() & m["status"].isin(["kept", "excluded"])]
+    sizes = probed.groupby("sha256").size()
+    assert info["byte_identical"]["groups"] == int((sizes > 1).sum())
+    assert info["groups"]["total"] >= info["byte_identical"]["groups"]
+    assert info["changes"]["leak"] >= 1 and info["changes"]["conflict"] >= 2
+
+
+def test_contact_sheets_and_a_gallery_are_written_for_the_groups(raw_copy, tmp_path):
+    sheets = tmp_path / "sheets"
+    r = run("dedupe", str(raw_copy), "-q", "--sheets", str(sheets))
+    assert r.returncode == 0, r.stderr
+    pngs = sorted(sheets.glob("g*.png"))
+    assert len(pngs) >= 3
+    page = (sheets / "index.html").read_text()
+    for src in re.findall(r'src="([^"]+)"', page):
+        assert (sheets / src).exists()
+    from PIL import Image
+
+    with Image.open(pngs[0]) as im:
+        assert im.width > 200 and im.getextrema() != ((255, 255),) * 3
+
+
+def test_apply_gives_the_same_kept_set_as_deduplicating_during_merge(
+    raw_copy, demo_merged, tmp_path
+):
+    r = run("dedupe", str(raw_copy), "--apply", "--no-sheets", "-q")
+    assert r.returncode == 0, r.stderr
+    after = pd.read_parquet(raw_copy / "manifest.parquet")
+
+    def kept(m):
+        k = m[m["status"] == "kept"]
+        return sorted(zip(k["input"], k["source_path"], k["split"], strict=True))
+
+    assert kept(after) == kept(demo_merged.manifest)
+    result = validate(raw_copy)
+    assert result.errors == 0
+    assert not {"exact_leak", "label_conflict", "orphan_file"} & set(result.findings["code"])
+
+
+def test_apply_twice_changes_nothing_the_second_time(raw_copy):
+    assert run("dedupe", str(raw_copy), "--apply", "--no-sheets", "-q").returncode == 0
+    before = tree_digest(raw_copy)
+    r = run("dedupe", str(raw_copy), "--json", "--apply", "--no-sheets")
+    assert json.loads(r.stdout)["changes"] == {}
+    after = tree_digest(raw_copy)
+    assert {k: v for k, v in after.items() if k != "manifest.parquet"} == {
+        k: v for k, v in before.items() if k != "manifest.parquet"
+    }
+
+
+def test_query_finds_an_image_already_in_the_dataset_and_not_a_new_one(raw_dataset, tmp_path):
+    known = next((raw_dataset / "train" / "Happy").iterdir())
+    new = tmp_path / "new.png"
+    new.write_bytes(encode(draw_face("fear", random.Random(999)), "PNG"))
+    r = run("dedupe", "--query", str(known), "--query", str(new), "--against",
+            str(raw_dataset / "manifest.parquet"), "--json")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    hits = json.loads(r.stdout)
+    mine = [h for h in hits if h["query"] == str(known)]
+    assert any(h["detail"] == "same bytes" and h["distance"] == 0 for h in mine)
+    assert [h["detail"] for h in hits if h["query"] == str(new)] == ["no match"]
+
+
+def test_dedupe_of_a_folder_without_manifest_is_a_usage_error(tmp_path):
+    r = run("dedupe", str(tmp_path))
+    assert r.returncode == 2 and "manifest" in r.stderr and "Traceback" not in r.stderr
