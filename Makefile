@@ -30,6 +30,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_probe.py
 	$(BIN)/python bench/bench_validate.py
+	$(BIN)/python bench/bench_dedupe.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m medata.schemas_export
