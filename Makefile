@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/medata demo medata-demo
 
 test: $(STAMP)
+	bash .ci/ensure-chromium
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -31,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_probe.py
 	$(BIN)/python bench/bench_validate.py
 	$(BIN)/python bench/bench_dedupe.py
+	$(BIN)/python bench/bench_stats.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m medata.schemas_export

@@ -9,13 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from medata.dedupe.dataset import apply, image_loader, load_target, plan, query, summary
 from medata.dedupe.groups import DEFAULT_THRESHOLD
 from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy
 from medata.errors import UsageError
 from medata.report.console import render_dedupe, render_query
 from medata.report.formats import write_table
-from medata.report.sheets import write_gallery, write_sheets
 
 
 def dedupe_command(
@@ -55,6 +53,8 @@ def dedupe_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Find exact and near duplicates, leaks across splits and label conflicts."""
+    from medata.dedupe.dataset import apply, image_loader, load_target, plan, summary
+
     if query_images:
         _query(query_images, against or target, threshold, as_json)
         return
@@ -67,6 +67,8 @@ def dedupe_command(
     p = plan(t, policy)
     info = summary(t, p)
     if not no_sheets:
+        from medata.report.sheets import write_gallery, write_sheets
+
         folder = (
             sheets
             or target.parent / f"{target.stem if target.is_file() else target.name}-duplicates"
@@ -88,6 +90,8 @@ def dedupe_command(
 
 
 def _query(images: list[Path], against: Path | None, threshold: int, as_json: bool) -> None:
+    from medata.dedupe.dataset import load_target, query
+
     if against is None:
         raise UsageError("--query needs --against MANIFEST (or a dataset folder)")
     hits = query(images, load_target(against).manifest, threshold)

@@ -162,3 +162,64 @@ def render_query(console: Console, hits: Any) -> None:
         )
         table.add_row(row.query, str(row.match or "-"), dist, str(row.status or "-"), row.detail)
     console.print(table)
+
+
+def render_stats(console: Console, stats: dict[str, Any]) -> None:
+    """Tables readable in 100 columns."""
+    bal = stats["balance"]
+    t = Table(title="Kept images per class", title_justify="left")
+    t.add_column("class")
+    for split in SPLITS:
+        t.add_column(split, justify="right")
+        t.add_column("share", justify="right")
+    for c in CLASSES:
+        cells = []
+        for split in SPLITS:
+            cells += [str(bal[split]["counts"][c]), f"{bal[split]['shares'][c]:.1%}"]
+        t.add_row(c, *cells)
+    t.add_row("total", *[x for s in SPLITS for x in (str(bal[s]["total"]), "")])
+    console.print(t)
+    console.print("Imbalance ratio (largest/smallest): " + ", ".join(
+        f"{s} {bal[s]['imbalance_ratio']}" for s in SPLITS))  # fmt: skip
+    comp = stats["composition"]["counts"]
+    sources = sorted({s for c in comp.values() for s in c})
+    t = Table(title="Kept images per class and source", title_justify="left")
+    t.add_column("class")
+    for s in sources:
+        t.add_column(s, justify="right")
+    for c in CLASSES:
+        t.add_row(c, *(str(comp[c].get(s, 0)) for s in sources))
+    console.print(t)
+    for w in stats["composition"]["dominated"]:
+        console.print(f"[yellow]Warning[/]: {w['class']} comes {w['share']:.0%} from {w['source']}"
+                      ": a model may learn the source instead of the expression.")  # fmt: skip
+    t = Table(title="Images per source", title_justify="left")
+    for col in ("source", "files", "width min/med/max", "height med", "modes", "formats", "MB"):
+        t.add_column(col, justify="left" if col in ("source", "modes", "formats") else "right")
+    for src, info in stats["images"]["per_source"].items():
+        w = info["width"]
+        t.add_row(src, str(info["files"]), f"{w['min']:.0f}/{w['median']:.0f}/{w['max']:.0f}",
+                  f"{info['height']['median']:.0f}",
+                  ", ".join(f"{k} {v}" for k, v in info["modes"].items()),
+                  ", ".join(f"{k} {v}" for k, v in info["formats"].items()),
+                  f"{info['bytes'] / 2**20:.1f}")  # fmt: skip
+    console.print(t)
+    fates = stats["fates"]
+    statuses = [k for k, n in fates["status"].items() if n]
+    t = Table(title="What the merge did", title_justify="left")
+    t.add_column("source")
+    for s in statuses:
+        t.add_column(s, justify="right")
+    for src, counts in fates["by_source"].items():
+        t.add_row(src, *(str(counts[s]) for s in statuses))
+    console.print(t)
+    if fates["reasons"]:
+        console.print("Reasons: " + ", ".join(f"{k} {v}" for k, v in fates["reasons"].items()))
+    d = stats["duplicates"]
+    console.print(
+        f"Duplicates: {d['groups']} groups ({d['files']} files; {d['exact']} exact, {d['near']} "
+        f"near), {d['cross_split']} across train/test, {d['cross_source']} across sources, "
+        f"{d['conflict']} with conflicting labels; removed "
+        + (", ".join(f"{n} {k}" for k, n in d["removed"].items()) or "none")
+        + "."
+    )

@@ -1,0 +1,43 @@
+"""``medata stats DIR_OR_MANIFEST``: class balance, sources, sizes, fates, duplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from medata.report.console import render_stats
+from medata.stats import compute
+
+
+def stats_command(
+    target: Annotated[Path, typer.Argument(help="A merged dataset folder or a manifest.parquet.")],
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    source: Annotated[
+        list[Path] | None, typer.Option(help="Original inputs, for thumbnails of removed files.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Reads only the manifest (plus thumbnails for the HTML gallery): no image is decoded."""
+    from medata.dedupe.dataset import image_loader, load_target
+
+    t = load_target(target)
+    numbers = compute(t.manifest)
+    if html_file is not None:
+        from medata.report.html import render
+
+        page = render(numbers, t.manifest, image_loader(t.root, source or []),
+                      f"medata report: {target.name}")  # fmt: skip
+        html_file.write_text(page, encoding="utf-8")
+    if as_json:
+        print(json.dumps(numbers, indent=2, sort_keys=True))
+    elif not quiet:
+        render_stats(Console(width=100), numbers)
+        if html_file is not None:
+            Console().print(f"HTML report: {html_file}")
