@@ -23,7 +23,15 @@ import pandas as pd
 from medata.dedupe.groups import Groups, find_groups
 from medata.dedupe.resolve import Decision, DedupePolicy, resolve
 from medata.errors import UsageError
-from medata.inputs import Entry, InputRef, is_debris, list_entries, open_input, stem_and_ext
+from medata.inputs import (
+    IMAGE_EXTS,
+    Entry,
+    InputRef,
+    is_debris,
+    list_entries,
+    open_input,
+    stem_and_ext,
+)
 from medata.labels import EXCLUDE, LabelMap
 from medata.manifest import to_frame, write_manifest
 from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, copy_files, staged_output, write_csv
@@ -31,9 +39,6 @@ from medata.probe import ProbeResult, probe_many
 from medata.records import ANNOTATION_NAMES, CLASSES, Reason, Status
 from medata.sources import detect, get_source
 
-IMAGE_EXTS = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jfif"}
-)
 ARCHIVE_EXTS = frozenset({".zip", ".tar", ".gz", ".tgz", ".7z", ".rar", ".bz2", ".xz"})
 FORMAT_EXT = {
     "JPEG": ".jpg",

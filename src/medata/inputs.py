@@ -24,6 +24,9 @@ Kind = Literal["zip", "dir"]
 # BOMB_MIN_BYTES) is refused: real images compress at most ~20x.
 BOMB_RATIO = 200
 BOMB_MIN_BYTES = 16 * 1024 * 1024
+IMAGE_EXTS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jfif"}
+)
 DEBRIS_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
 
 

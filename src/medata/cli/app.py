@@ -8,7 +8,7 @@ import sys
 import typer
 
 from medata import __version__
-from medata.cli import dedupe, demo, merge, stats, validate
+from medata.cli import dedupe, demo, merge, stats, train, validate
 from medata.errors import MedataError, OutputError
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app.command("merge", no_args_is_help=True)(merge.merge_command)
 app.command("validate", no_args_is_help=True)(validate.validate_command)
 app.command("dedupe")(dedupe.dedupe_command)
 app.command("stats", no_args_is_help=True)(stats.stats_command)
+app.command("train-baseline", no_args_is_help=True)(train.train_command)
+app.command("predict", no_args_is_help=True)(train.predict_command)
 app.command("demo")(demo.demo_command)
 
 

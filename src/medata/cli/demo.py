@@ -22,7 +22,7 @@ def demo_command(
     directory: Annotated[Path, typer.Argument(help="Folder for the demo (created).")] = Path(
         "medata-demo"
     ),
-    per_class: Annotated[int, typer.Option(help="Images per class and source.")] = 12,
+    per_class: Annotated[int, typer.Option(help="Images per class and source.")] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,

@@ -223,3 +223,37 @@ def render_stats(console: Console, stats: dict[str, Any]) -> None:
         + (", ".join(f"{n} {k}" for k, n in d["removed"].items()) or "none")
         + "."
     )
+
+
+def render_training(console: Console, metrics: dict[str, Any], run_dir: Any) -> None:
+    test = metrics["test"]
+    t = Table(title=f"Baseline on the test split ({test['n']} images)", title_justify="left")
+    for col in ("class", "precision", "recall", "F1", "support"):
+        t.add_column(col, justify="left" if col == "class" else "right")
+    for c, m in test["per_class"].items():
+        t.add_row(c, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
+                  str(m["support"]))  # fmt: skip
+    console.print(t)
+    console.print(f"accuracy {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f}, "
+                  f"weighted-F1 {test['weighted_f1']:.3f}")  # fmt: skip
+    leak = metrics.get("leak_slice")
+    if leak:
+        console.print(
+            f"leak slice (test copies of train images, removed by dedupe; {leak['n']} "
+            f"images): accuracy {leak['accuracy']:.3f}, macro-F1 {leak['macro_f1']:.3f}"
+        )
+    console.print(f"Run folder: {run_dir} (model.pt, metrics.json, confusion.png, curve.png)")
+
+
+def render_predictions(console: Console, table: Any) -> None:
+    t = Table(title="Predictions", title_justify="left")
+    for col in ("image", "label", "confidence"):
+        t.add_column(col)
+    for row in table.itertuples():
+        conf = (
+            ""
+            if row.confidence is None or row.confidence != row.confidence
+            else f"{row.confidence:.3f}"
+        )
+        t.add_row(row.image, str(row.label or "(unreadable)"), conf)
+    console.print(t)
