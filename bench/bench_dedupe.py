@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from memsample import tree_rss
+from memsample import run_watched
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
@@ -100,16 +99,9 @@ def real_case(zip_path: str) -> dict[str, float]:
 def _isolated(call: str) -> dict[str, float]:
     code = (f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import bench_dedupe as b; "
             f"print(json.dumps(b.{call}))")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.02)
-    out, _ = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"{call} failed with status {proc.returncode}")
+    out, _, peak_mb = run_watched([sys.executable, "-c", code])
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = peak / 2**20
+    result["peak_mb"] = peak_mb
     return result
 
 

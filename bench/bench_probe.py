@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-from memsample import tree_rss
+from memsample import run_watched
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
@@ -58,16 +57,9 @@ def _child(kind: str, location: str, workers: int) -> dict[str, float]:
         f"r = b.plain({location!r}) if {kind!r} == 'plain' else b.probe({location!r}, {workers})\n"
         "print(json.dumps(r))"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.02)
-    out, _ = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"{kind} run failed with status {proc.returncode}")
+    out, _, peak_mb = run_watched([sys.executable, "-c", code])
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = peak / 2**20
+    result["peak_mb"] = peak_mb
     return result
 
 

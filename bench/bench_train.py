@@ -15,32 +15,18 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from memsample import tree_rss
+from memsample import run_watched
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
 
 
-def _watch(cmd: list[str]) -> tuple[str, float, float]:
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.2)
-    out, _ = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd} failed with status {proc.returncode}")
-    return out, time.perf_counter() - t, peak / 2**20
-
-
 def real(medata: list[str], zip_path: Path, root: Path) -> None:
     """The default run on the real archive merged alone (deduplicated)."""
     subprocess.run([*medata, "merge", str(zip_path), "--out", str(root / "km"), "-q"], check=True)
-    out, secs, peak = _watch([*medata, "train-baseline", str(root / "km"), "--out",
+    out, secs, peak = run_watched([*medata, "train-baseline", str(root / "km"), "--out",
                               str(root / "run"), "--json", "--source", str(zip_path)])  # fmt: skip
     m = json.loads(out)
     hist = json.loads((root / "run" / "history.json").read_text())
@@ -72,7 +58,7 @@ def large(medata: list[str], images: int, epochs: int, root: Path) -> None:
     kmirfan(per_class, random.Random(0)).write_dir(root / "big-src")
     subprocess.run([*medata, "merge", f"kmirfan={root / 'big-src'}", "--out", str(root / "big"),
                     "-q", "--no-dedupe"], check=True)  # fmt: skip
-    out, secs, peak = _watch(
+    out, secs, peak = run_watched(
         [
             *medata,
             "train-baseline",
@@ -93,7 +79,11 @@ def large(medata: list[str], images: int, epochs: int, root: Path) -> None:
         f"{m['test']['n']} test, {per_epoch:.1f} s/epoch, {len(hist)} epochs in {secs:.0f} s, "
         f"peak {peak:.0f} MB"
     )
-    print(f"  a default run (at most 30 epochs) extrapolated: {overhead + 30 * per_epoch:.0f} s")
+    default_epochs = min(30, 4500 // -(-m["train_images"] // 128))  # the --max-steps budget
+    print(
+        f"  a default run ({default_epochs} epochs at most: --epochs 30, --max-steps 4500) "
+        f"extrapolated: {overhead + default_epochs * per_epoch:.0f} s"
+    )
 
 
 def main() -> None:

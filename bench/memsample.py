@@ -55,3 +55,20 @@ class PeakMemory:
     @property
     def peak_mb(self) -> float:
         return self.peak / 2**20
+
+
+def run_watched(cmd: list[str], interval: float = 0.02) -> tuple[str, float, float]:
+    """Run ``cmd``; its stdout, wall seconds and peak summed RSS (MB) of its process tree,
+    sampled from outside (a sampler thread inside would change how pools start workers)."""
+    import subprocess
+
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(interval)
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])}... failed with status {proc.returncode}")
+    return out, time.perf_counter() - t, peak / 2**20

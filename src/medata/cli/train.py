@@ -17,6 +17,9 @@ def train_command(
     out: Annotated[Path | None, typer.Option(help="Run folder (default: <DIR>-baseline).")] = None,
     epochs: Annotated[int, typer.Option(help="At most this many epochs.")] = 30,
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = 128,
+    max_steps: Annotated[
+        int, typer.Option(help="Budget of optimiser steps (caps epochs on large datasets).")
+    ] = 4500,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same metrics on CPU.")] = 0,
     quick: Annotated[bool, typer.Option("--quick", help="A tiny run (demo, tests).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
@@ -41,7 +44,7 @@ def train_command(
                                 f"val acc {e['val_accuracy']:.3f}  val macro-F1 "
                                 f"{e['val_macro_f1']:.3f}  ({e['seconds']:.1f} s)"))  # fmt: skip
     config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, quick=quick,
-                         device=device)  # fmt: skip
+                         device=device, max_steps=max_steps)  # fmt: skip
     loader = image_loader(rows.root, source or []) if rows.manifest is not None else None
     result = train(rows, run_dir, config, show, loader)
     if as_json:
