@@ -85,7 +85,14 @@ def draw_face(expression: str, rng: random.Random, size: int = 96) -> Image.Imag
         d.line([cx - mw * tight, mouth_y, cx + mw * tight, mouth_y], fill=ink, width=w + 1)
     im = im.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR, fillcolor=bg)
     noise = Image.effect_noise((size, size), rng.uniform(4, 12))
-    return Image.blend(im, noise, 0.08)
+    im = Image.blend(im, noise, 0.08)
+    # Low-frequency shading (a 4x4 random field, smoothly upscaled): real photos differ in light
+    # and background, which is what a perceptual hash sees; without it different drawn faces of
+    # one layout would hash alike.
+    field = Image.new("L", (4, 4))
+    field.putdata([rng.randint(0, 255) for _ in range(16)])
+    shade = field.resize((size, size), Image.Resampling.BICUBIC)
+    return Image.blend(im, shade, rng.uniform(0.25, 0.4))
 
 
 def _gradient(size: int, base: int, amplitude: float, angle: float) -> Image.Image:
