@@ -79,9 +79,9 @@ def large(medata: list[str], images: int, epochs: int, root: Path) -> None:
         f"{m['test']['n']} test, {per_epoch:.1f} s/epoch, {len(hist)} epochs in {secs:.0f} s, "
         f"peak {peak:.0f} MB"
     )
-    default_epochs = min(30, 4500 // -(-m["train_images"] // 128))  # the --max-steps budget
+    default_epochs = min(30, 4000 // -(-m["train_images"] // 128))  # the --max-steps budget
     print(
-        f"  a default run ({default_epochs} epochs at most: --epochs 30, --max-steps 4500) "
+        f"  a default run ({default_epochs} epochs at most: --epochs 30, --max-steps 4000) "
         f"extrapolated: {overhead + default_epochs * per_epoch:.0f} s"
     )
 

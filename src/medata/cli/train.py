@@ -19,7 +19,7 @@ def train_command(
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = 128,
     max_steps: Annotated[
         int, typer.Option(help="Budget of optimiser steps (caps epochs on large datasets).")
-    ] = 4500,
+    ] = 4000,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same metrics on CPU.")] = 0,
     quick: Annotated[bool, typer.Option("--quick", help="A tiny run (demo, tests).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
