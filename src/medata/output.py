@@ -154,5 +154,22 @@ def _link(src: Path, dest: Path, link: str) -> None:
         dest.symlink_to(src.resolve())
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells that a spreadsheet would run as a formula (=, +, -, @)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            text = out[col]
+            risky = text.notna() & text.astype(str).str.startswith(FORMULA_START)
+            if risky.any():
+                out[col] = text.astype(object)
+                out.loc[risky, col] = "'" + text[risky].astype(str)
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    """CSV as medata writes it everywhere: UTF-8, LF, formula-like cells neutralised."""
+    neutralise(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")

@@ -37,6 +37,7 @@ def read_annotations(root: Path, findings: Findings) -> pd.DataFrame | None:
         findings.add(Code.CSV_UNREADABLE, CSV_NAME, f"not a readable CSV: {exc}")
         return None
     df.columns = [str(c).strip() for c in df.columns]
+    df = _unneutralise(df)
     for name in ANNOTATION_NAMES:
         if name not in df.columns:
             findings.add(Code.COLUMN_MISSING, CSV_NAME, f"column {name!r} is missing")
@@ -47,6 +48,16 @@ def read_annotations(root: Path, findings: Findings) -> pd.DataFrame | None:
         return None
     _check_values(df, findings)
     _check_duplicates(df, findings)
+    return df
+
+
+def _unneutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """Undo the ``'`` that medata puts before formula-like cells when it writes a CSV."""
+    for col in df.columns:
+        text = df[col]
+        quoted = text.notna() & text.str.match(r"^'[=+\-@\t\r]")
+        if quoted.any():
+            df.loc[quoted, col] = text[quoted].str.slice(1)
     return df
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from medata.errors import UsageError
+from medata.output import write_csv
 
 
 def findings_json(result: Any) -> str:
@@ -47,6 +48,6 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
     if suffix == ".parquet":
         table.to_parquet(path, index=False)
     elif suffix == ".csv":
-        table.to_csv(path, index=False, lineterminator="\n")
+        write_csv(table, path)
     else:
         raise UsageError(f"--report must end in .parquet or .csv, got {path.name}")

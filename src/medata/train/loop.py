@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from medata import __version__
+from medata.output import write_csv
 from medata.records import CLASSES, Status
 from medata.train.data import SIZE, Rows, check_trainable, decode_all, stratified_split
 from medata.train.metrics import report
@@ -184,7 +185,7 @@ def train(rows: Rows, out: Path, config: TrainConfig, progress: Progress | None 
         out / "model.pt",
     )
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    predictions.to_csv(out / "predictions.csv", index=False, lineterminator="\n")
+    write_csv(predictions, out / "predictions.csv")
     (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
     from medata.report.plots import confusion_png, curve_png
 
