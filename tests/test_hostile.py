@@ -233,3 +233,39 @@ def test_random_file_names_each_end_as_one_row(tmp_path_factory, file_names):
     assert len(res.manifest) == len(file_names)
     assert res.kept["path"].str.casefold().is_unique
     assert sorted(p.name for p in root.iterdir()) == ["out", "src"]
+
+
+class _StopAfterFirstPartition:
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def stage(self, name: str, total: int) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        self.seen += n
+        if self.seen >= 1:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_merge_resumes_without_probing_again_and_gives_the_same_result(tmp_path):
+    from medata.resume import cache_path
+
+    src = make_sources(tmp_path / "s", n=12, seed=4)
+    specs = [InputSpec(p) for p in src.paths]
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        merge(specs, out, MergeOptions(workers=1), progress=_StopAfterFirstPartition())
+    assert not out.exists() and cache_path(out).exists()
+    resumed = merge(specs, out, MergeOptions(workers=1))
+    probed = int(resumed.manifest["sha256"].notna().sum())
+    assert 0 < resumed.resumed < probed  # the first partition was not probed again
+    assert not cache_path(out).exists()
+    fresh = merge(specs, tmp_path / "fresh", MergeOptions(workers=1, resume=False))
+    assert fresh.resumed == 0
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(resumed.manifest, fresh.manifest)
+    assert (out / "annotations.csv").read_bytes() == (
+        tmp_path / "fresh" / "annotations.csv"
+    ).read_bytes()

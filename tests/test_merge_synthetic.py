@@ -190,7 +190,8 @@ def test_a_failure_while_writing_leaves_no_output_and_no_staging(
     monkeypatch.setattr(medata.ingest, "write_csv", boom)
     with pytest.raises(OutputError, match="disk full"):
         merge([InputSpec(demo_sources.kori)], tmp_path / "out")
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    # Only the probe cache stays, so that the next run resumes; no DIR, no staging.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.medata-cache.sqlite"]
 
 
 def test_a_failure_while_replacing_keeps_the_previous_dataset(tmp_path, demo_sources, monkeypatch):
@@ -207,7 +208,7 @@ def test_a_failure_while_replacing_keeps_the_previous_dataset(tmp_path, demo_sou
     with pytest.raises(KeyboardInterrupt):
         merge([InputSpec(demo_sources.kmirfan)], out, MergeOptions(replace=True))
     assert tree_digest(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.medata-cache.sqlite", "out"]
 
 
 def test_an_output_folder_inside_an_input_folder_is_refused(demo_sources):

@@ -37,6 +37,7 @@ from medata.manifest import to_frame, write_manifest
 from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, copy_files, staged_output, write_csv
 from medata.probe import ProbeResult, probe_many
 from medata.records import ANNOTATION_NAMES, CLASSES, Reason, Status
+from medata.resume import ProbeCache, cache_path
 from medata.sources import detect, get_source
 
 ARCHIVE_EXTS = frozenset({".zip", ".tar", ".gz", ".tgz", ".7z", ".rar", ".bz2", ".xz"})
@@ -97,6 +98,7 @@ class MergeOptions:
     replace: bool = False
     workers: int | None = None
     dedupe: DedupePolicy | None = field(default_factory=DedupePolicy)  # None: keep every copy
+    resume: bool = True  # reuse probe results of an interrupted run into the same DIR
 
 
 @dataclass
@@ -113,6 +115,7 @@ class MergeResult:
     out: Path
     manifest: pd.DataFrame
     inputs: list[DetectedInput]
+    resumed: int = 0  # probe results reused from an interrupted run
 
     @property
     def kept(self) -> pd.DataFrame:
@@ -145,6 +148,7 @@ def _plan_entry(ref: InputRef, e: Entry, source_name: str, labels: LabelMap) -> 
         "source_path": e.path,
         "bytes": e.size,
         "_key": e.key,
+        "_fp": e.fingerprint,
         "_ref": ref,
     }
     ext = stem_and_ext(e.path)[1]
@@ -211,7 +215,10 @@ def _apply_probe(row: dict[str, Any], r: ProbeResult) -> None:
 
 
 def plan_and_probe(
-    specs: Sequence[InputSpec], options: MergeOptions, progress: Progress
+    specs: Sequence[InputSpec],
+    options: MergeOptions,
+    progress: Progress,
+    cache: ProbeCache | None = None,
 ) -> tuple[list[DetectedInput], list[dict[str, Any]]]:
     """Every input file as a row with its probe columns and fate; nothing is written."""
     if not specs:
@@ -226,13 +233,28 @@ def plan_and_probe(
     todo = [r for r in rows if r.get("_probe")]
     progress.stage("probe", len(todo))
     tasks: dict[str, tuple[InputRef, list[str]]] = {}
-    for r in todo:
-        tasks.setdefault(r["_ref"].location, (r["_ref"], []))[1].append(r["_key"])
-    results = probe_many(
-        list(tasks.values()), workers=options.workers, on_progress=progress.advance
-    )
-    for r in todo:
-        _apply_probe(r, results[(r["_ref"].location, r["_key"])])
+    cached: dict[int, ProbeResult] = {}
+    cache_keys: dict[tuple[str, str], str] = {}
+    for n, r in enumerate(todo):
+        loc = r["_ref"].location
+        ckey = ProbeCache.key(loc, r["source_path"], r["_fp"])
+        hit = cache.get(ckey, r["_key"]) if cache is not None else None
+        if hit is not None:
+            cached[n] = hit
+            continue
+        cache_keys[(loc, r["_key"])] = ckey
+        tasks.setdefault(loc, (r["_ref"], []))[1].append(r["_key"])
+    if cached:
+        progress.advance(len(cached))
+
+    def remember(ref: InputRef, results: list[ProbeResult]) -> None:
+        if cache is not None:
+            cache.put([(cache_keys[(ref.location, x.key)], x) for x in results])
+
+    results = probe_many(list(tasks.values()), workers=options.workers,
+                         on_progress=progress.advance, on_results=remember)  # fmt: skip
+    for n, r in enumerate(todo):
+        _apply_probe(r, cached[n] if n in cached else results[(r["_ref"].location, r["_key"])])
     return detected, rows
 
 
@@ -250,7 +272,18 @@ def merge(
     options = options or MergeOptions()
     progress = progress or NullProgress()
     _check_out_not_inside_inputs(specs, out)
-    detected, rows = plan_and_probe(specs, options, progress)
+    cache = ProbeCache(cache_path(out)) if options.resume else None
+    try:
+        return _merge(specs, out, options, progress, cache)
+    except BaseException:
+        if cache is not None:
+            cache.close(delete=False)  # kept: the next run resumes from it
+        raise
+
+
+def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progress: Progress,
+           cache: ProbeCache | None) -> MergeResult:  # fmt: skip
+    detected, rows = plan_and_probe(specs, options, progress, cache)
     groups = mark_groups(rows, options.dedupe) if options.dedupe is not None else None
     if options.resplit is not None:
         resplit([r for r in rows if r.get("status") == Status.KEPT.value], options.resplit)
@@ -267,7 +300,9 @@ def merge(
         manifest = manifest_frame(rows)
         write_manifest(manifest, staging / MANIFEST_FILE, meta)
         write_csv(annotations_frame(manifest), staging / ANNOTATIONS_FILE)
-    return MergeResult(out, manifest, detected)
+    if cache is not None:
+        cache.close(delete=True)
+    return MergeResult(out, manifest, detected, cache.hits if cache is not None else 0)
 
 
 def dedupe_meta(policy: DedupePolicy | None) -> str:

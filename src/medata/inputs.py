@@ -40,6 +40,7 @@ class Entry:
     problem: Reason | None = None
     detail: str = ""
     mtime_ns: int | None = None  # the file's mtime, or the zip member's timestamp read as UTC
+    fingerprint: str = ""  # size and CRC (zip) or size and mtime (folder): keys the resume cache
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def _list_zip(ref: InputRef) -> list[Entry]:
                 )
             )
         else:
-            out.append(Entry(name, key, info.file_size, mtime_ns=_zip_time_ns(info)))
+            out.append(Entry(name, key, info.file_size, mtime_ns=_zip_time_ns(info),
+                             fingerprint=f"{info.file_size}:crc{info.CRC:08x}"))  # fmt: skip
     return out
 
 
@@ -185,7 +187,8 @@ def _dir_entry(full: Path, root: Path) -> Entry:
         return Entry(rel, str(full), 0, Reason.UNREADABLE, "not a regular file")
     if not os.access(full, os.R_OK):
         return Entry(rel, str(full), st.st_size, Reason.UNREADABLE, "permission denied")
-    return Entry(rel, str(full), st.st_size, mtime_ns=st.st_mtime_ns)
+    return Entry(rel, str(full), st.st_size, mtime_ns=st.st_mtime_ns,
+                 fingerprint=f"{st.st_size}:mtime{st.st_mtime_ns}")  # fmt: skip
 
 
 _ZIP_CACHE: dict[tuple[str, int, int], zipfile.ZipFile] = {}

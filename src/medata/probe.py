@@ -179,6 +179,7 @@ def probe_many(
     workers: int | None = None,
     partition_size: int = 256,
     on_progress: Callable[[int], None] | None = None,
+    on_results: Callable[[InputRef, list[ProbeResult]], None] | None = None,
 ) -> dict[tuple[str, str], ProbeResult]:
     """Probe every (input, keys) task over a process pool; results keyed by (location, key)."""
     jobs = [(ref, part) for ref, keys in tasks for part in partitions(keys, partition_size)]
@@ -188,6 +189,8 @@ def probe_many(
     def collect(ref: InputRef, results: list[ProbeResult]) -> None:
         for r in results:
             out[(ref.location, r.key)] = r
+        if on_results is not None:
+            on_results(ref, results)
         if on_progress is not None:
             on_progress(len(results))
 

@@ -58,6 +58,10 @@ def merge_command(
     conflicts: Annotated[
         ConflictPolicy, typer.Option(help="Same picture, two labels: quarantine or majority.")
     ] = ConflictPolicy.QUARANTINE,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume/--no-resume", help="Reuse probe results of an interrupted run."),
+    ] = True,
     workers: Annotated[
         int | None, typer.Option(help="Probe processes (default: all cores).")
     ] = None,
@@ -70,6 +74,7 @@ def merge_command(
         resplit=Resplit(test_size, seed) if resplit else None,
         link=link.value,
         dedupe=DedupePolicy(threshold, leaks, conflicts) if dedupe else None,
+        resume=resume,
         replace=replace,
         workers=workers,
     )
