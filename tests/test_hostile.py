@@ -269,3 +269,30 @@ def test_an_interrupted_merge_resumes_without_probing_again_and_gives_the_same_r
     assert (out / "annotations.csv").read_bytes() == (
         tmp_path / "fresh" / "annotations.csv"
     ).read_bytes()
+
+
+def test_an_exif_rotated_jpeg_is_decoded_upright_and_the_rotation_recorded(tmp_path):
+    import imagehash
+    from PIL import ImageOps
+
+    im = _face().resize((96, 64))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    data = _save(im, "JPEG", exif=exif)
+    row = _merge_one(tmp_path, "rotated.jpg", data)
+    assert row["status"] == "kept" and row["exif_orientation"] == 6
+    assert (row["width"], row["height"]) == (64, 96)  # upright
+    with Image.open(io.BytesIO(data)) as src:
+        upright = ImageOps.exif_transpose(src)
+        assert row["phash"] == str(imagehash.phash(upright))
+
+
+def test_an_image_without_exif_rotation_records_none(tmp_path):
+    row = _merge_one(tmp_path, "plain.jpg", _save(_face(), "JPEG"))
+    assert row["status"] == "kept" and pd_isna(row["exif_orientation"])
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))

@@ -204,6 +204,7 @@ def _apply_probe(row: dict[str, Any], r: ProbeResult) -> None:
         height=r.height,
         mode=r.mode,
         format=r.format,
+        exif_orientation=r.exif_orientation,
     )
     if "status" in row:  # already excluded by its label; a decode problem is only noted
         if r.problem is not None:

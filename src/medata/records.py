@@ -94,6 +94,12 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
     Column("format", "string", True, "Detected image format (JPEG, PNG, ...)."),
     Column("bytes", "int64", True, "File size in bytes."),
     Column(
+        "exif_orientation",
+        "int64",
+        True,
+        "EXIF orientation (2-8) when the image was rotated upright before hashing.",
+    ),
+    Column(
         "mtime_ns",
         "int64",
         True,
@@ -138,6 +144,8 @@ HASH_RECIPE: dict[str, str] = {
     "pixel_sha256": "sha256(mode + '\\0' + 'WxH' + '\\0' + Image.tobytes()) after a full decode",
     "dup_group": "connected components of pairs with equal sha256, equal pixel_sha256 or "
     "phash Hamming distance <= the threshold (medata.dedupe in the metadata)",
+    "orientation": "images with an EXIF orientation of 2-8 are transposed upright "
+    "(PIL.ImageOps.exif_transpose) before width, height, pixel_sha256 and phash",
     "phash": "imagehash.phash(image) == DCT-II of convert('L').resize((32,32), LANCZOS), "
     "top-left 8x8 > median, row-major bits as 16 hex digits",
 }
