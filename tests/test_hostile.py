@@ -296,3 +296,72 @@ def pd_isna(value) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def test_a_png_named_jpg_is_kept_with_a_warning(tmp_path):
+    row = _merge_one(tmp_path, "really.jpg", _save(_face(), "PNG"))
+    assert row["status"] == "kept" and row["path"].endswith(".png")
+    assert row["detail"].startswith("warning: extension '.jpg' but the file is PNG")
+
+
+def test_an_encrypted_member_is_rejected_and_never_read(tmp_path):
+    z = tmp_path / "enc.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("happy/secret.jpg", b"\x00" * 64)  # first member: patched below
+        zf.writestr("happy/open.jpg", encode(_face(), "JPEG"))
+    data = bytearray(z.read_bytes())
+    data[6] |= 0x1  # general purpose flag of the first local header: encrypted
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 0x1  # and of its central directory entry
+    z.write_bytes(bytes(data))
+    m = merge([InputSpec(z)], tmp_path / "out").manifest.set_index("source_path")
+    assert (m.loc["happy/secret.jpg", "status"], m.loc["happy/secret.jpg", "reason"]) == (
+        "rejected", "encrypted")  # fmt: skip
+    assert m.loc["happy/open.jpg", "status"] == "kept"
+
+
+def test_a_member_with_an_absurd_compression_ratio_is_refused_unextracted(tmp_path):
+    z = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("happy/bomb.png", b"\x00" * (40 * 1024 * 1024))
+    assert z.stat().st_size < 1024 * 1024
+    row = merge([InputSpec(z)], tmp_path / "out").manifest.iloc[0]
+    assert (row["status"], row["reason"]) == ("rejected", "compression_bomb")
+    assert "ratio" in row["detail"]
+
+
+def test_a_special_file_that_cannot_be_read_is_recorded_as_unreadable(tmp_path):
+    (tmp_path / "src" / "happy").mkdir(parents=True)
+    os.mkfifo(tmp_path / "src" / "happy" / "pipe.jpg")
+    row = merge([InputSpec(tmp_path / "src")], tmp_path / "out").manifest.iloc[0]
+    assert (row["status"], row["reason"]) == ("rejected", "unreadable")
+
+
+def test_unknown_and_empty_class_folders_do_not_stop_the_merge(tmp_path):
+    (tmp_path / "src" / "train" / "happy").mkdir(parents=True)
+    (tmp_path / "src" / "train" / "happy" / "a.jpg").write_bytes(encode(_face(), "JPEG"))
+    (tmp_path / "src" / "train" / "bored").mkdir()
+    other = draw_face("neutral", random.Random(99))
+    (tmp_path / "src" / "train" / "bored" / "b.jpg").write_bytes(encode(other, "JPEG"))
+    (tmp_path / "src" / "train" / "fear").mkdir()  # empty
+    m = merge([InputSpec(tmp_path / "src")], tmp_path / "out").manifest.set_index("source_path")
+    assert m.loc["train/happy/a.jpg", "status"] == "kept"
+    assert (m.loc["train/bored/b.jpg", "status"], m.loc["train/bored/b.jpg", "reason"]) == (
+        "excluded", "label_unknown")  # fmt: skip
+    assert len(m) == 2
+
+
+def test_a_disk_full_merge_on_the_command_line_is_one_line_and_not_zero(tmp_path):
+    src = make_sources(tmp_path / "s", n=2, seed=0)
+    code = (
+        "import sys, medata.ingest as i\n"
+        "def boom(*a, **k): raise OSError(28, 'No space left on device')\n"
+        "i.write_csv = boom\n"
+        "from medata.cli.app import main\n"
+        f"main(['merge', {str(src.kori)!r}, '--out', {str(tmp_path / 'out')!r}, '-q'])\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert r.stderr.strip().startswith("Error: disk full") and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

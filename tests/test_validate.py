@@ -393,3 +393,20 @@ def test_the_ci_commands_in_the_readme_pass_on_a_merged_dataset(command, clean_d
     shutil.copytree(clean_dataset, tmp_path / "dataset")
     r = run(*command.split()[1:], cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_csv_without_its_header_row_reports_the_missing_columns(dataset):
+    lines = (dataset / "annotations.csv").read_text().splitlines()
+    (dataset / "annotations.csv").write_text("\n".join(lines[1:]) + "\n")
+    result = _validate_unchanged(dataset)
+    assert len(_codes_at(result, "column_missing")) >= 1
+    assert result.errors >= 1
+
+
+def test_quoted_commas_and_newlines_in_fields_are_read_correctly(dataset):
+    ann = _csv(dataset)
+    ann.loc[0, "source_path"] = 'odd, "quoted"\nname.jpg'
+    _write_csv(dataset, ann)
+    result = _validate_unchanged(dataset)
+    assert result.errors == 0, result.findings.to_string()
+    assert result.rows == len(ann)

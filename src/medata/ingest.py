@@ -24,6 +24,7 @@ from medata.dedupe.groups import Groups, find_groups
 from medata.dedupe.resolve import Decision, DedupePolicy, resolve
 from medata.errors import UsageError
 from medata.inputs import (
+    FORMAT_EXTENSIONS,
     IMAGE_EXTS,
     Entry,
     InputRef,
@@ -213,6 +214,13 @@ def _apply_probe(row: dict[str, Any], r: ProbeResult) -> None:
         _fate(row, Status.REJECTED, r.problem, r.detail)
     else:
         row["status"] = Status.KEPT.value
+        ext = stem_and_ext(row["source_path"])[1]
+        fmt = r.format or ""
+        if fmt in FORMAT_EXTENSIONS and ext not in FORMAT_EXTENSIONS[fmt]:
+            real = FORMAT_EXT.get(fmt, ext)
+            row["detail"] = (
+                f"warning: extension {ext!r} but the file is {r.format}; written as {real}"
+            )
 
 
 def plan_and_probe(

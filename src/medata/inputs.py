@@ -27,6 +27,12 @@ BOMB_MIN_BYTES = 16 * 1024 * 1024
 IMAGE_EXTS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jfif"}
 )
+# Extensions that fit each decoded format (anything else earns a warning).
+FORMAT_EXTENSIONS: dict[str, set[str]] = {
+    "JPEG": {".jpg", ".jpeg", ".jfif", ".jpe"}, "MPO": {".jpg", ".jpeg"}, "PNG": {".png"},
+    "GIF": {".gif"}, "BMP": {".bmp"}, "WEBP": {".webp"}, "TIFF": {".tif", ".tiff"},
+    "PPM": {".ppm", ".pgm", ".pbm", ".pnm"},
+}  # fmt: skip
 DEBRIS_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
 
 

@@ -13,15 +13,11 @@ from typing import NamedTuple
 import pandas as pd
 
 from medata.checks.findings import Code, Findings
+from medata.inputs import FORMAT_EXTENSIONS as EXTENSIONS
 from medata.inputs import InputRef
 from medata.probe import probe_many
 from medata.records import Reason
 
-EXTENSIONS = {
-    "JPEG": {".jpg", ".jpeg", ".jfif", ".jpe"}, "MPO": {".jpg", ".jpeg"}, "PNG": {".png"},
-    "GIF": {".gif"}, "BMP": {".bmp"}, "WEBP": {".webp"}, "TIFF": {".tif", ".tiff"},
-    "PPM": {".ppm", ".pgm", ".pbm", ".pnm"},
-}  # fmt: skip
 _CODES = {Reason.EMPTY_FILE: Code.EMPTY_FILE, Reason.TRUNCATED: Code.TRUNCATED,
           Reason.TOO_LARGE: Code.TOO_LARGE, Reason.UNREADABLE: Code.UNREADABLE}  # fmt: skip
 
