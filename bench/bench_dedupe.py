@@ -16,13 +16,11 @@ double loop over the same hashes (estimated from a sample of rows, as the full l
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from memsample import run_watched
+from memsample import run_isolated
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
@@ -96,15 +94,6 @@ def real_case(zip_path: str) -> dict[str, float]:
     }
 
 
-def _isolated(call: str) -> dict[str, float]:
-    code = (f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import bench_dedupe as b; "
-            f"print(json.dumps(b.{call}))")  # fmt: skip
-    out, _, peak_mb = run_watched([sys.executable, "-c", code])
-    result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = peak_mb
-    return result
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
@@ -115,13 +104,13 @@ def main() -> None:
     print(f"{'hashes':>9} {'chunks':>6} {'seconds':>8} {'pairs':>7} {'planted':>7} "
           f"{'all found':>9} {'random':>6} {'= brute':>7} {'peak MB':>8}")  # fmt: skip
     for n in (int(x) for x in args.sizes.split(",")):
-        r = _isolated(f"search_case({n}, {args.threshold})")
+        r = run_isolated("bench_dedupe", f"search_case({n}, {args.threshold})")
         brute = "-" if r["equals_brute"] is None else str(r["equals_brute"])
         print(f"{r['n']:9d} {r['chunks']:6d} {r['seconds']:8.2f} {r['pairs']:7d} "
               f"{r['planted']:7d} {str(r['planted_found'] and r['all_within']):>9} "
               f"{r['extra_random']:6d} {brute:>7} {r['peak_mb']:8.0f}")  # fmt: skip
     if args.zip.exists():
-        r = _isolated(f"real_case({str(args.zip)!r})")
+        r = run_isolated("bench_dedupe", f"real_case({str(args.zip)!r})")
         print(
             f"\nwhole dedupe of the real archive ({r['rows']} rows, {r['hashes']} hashes): "
             f"{r['seconds']:.2f} s, {r['groups']} groups, {r['changes']} changes, "

@@ -12,15 +12,13 @@ subprocess for each contender so that one does not inherit the other's pages.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-from memsample import run_watched
+from memsample import run_isolated
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
@@ -50,17 +48,10 @@ def probe(location: str, workers: int) -> dict[str, float]:
 
 
 def _child(kind: str, location: str, workers: int) -> dict[str, float]:
-    """Run one contender in a fresh interpreter; sample its process tree's memory from outside
-    (a sampler thread inside would change how the pool starts its workers)."""
-    code = (
-        f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import bench_probe as b\n"
-        f"r = b.plain({location!r}) if {kind!r} == 'plain' else b.probe({location!r}, {workers})\n"
-        "print(json.dumps(r))"
-    )
-    out, _, peak_mb = run_watched([sys.executable, "-c", code])
-    result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = peak_mb
-    return result
+    """One contender in a fresh interpreter, its memory sampled from outside (a sampler thread
+    inside would change how the pool starts its workers)."""
+    call = f"plain({location!r})" if kind == "plain" else f"probe({location!r}, {workers})"
+    return run_isolated("bench_probe", call)
 
 
 def main() -> None:

@@ -72,3 +72,18 @@ def run_watched(cmd: list[str], interval: float = 0.02) -> tuple[str, float, flo
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])}... failed with status {proc.returncode}")
     return out, time.perf_counter() - t, peak / 2**20
+
+
+def run_isolated(module: str, call: str) -> dict[str, float]:
+    """``module.call`` (an expression returning a JSON-able dict) in a fresh interpreter, with
+    the peak memory of its process tree added as ``peak_mb``."""
+    import json
+    import sys
+
+    here = str(Path(__file__).resolve().parent)
+    code = (f"import json, sys; sys.path.insert(0, {here!r}); import {module} as b; "
+            f"print(json.dumps(b.{call}))")  # fmt: skip
+    out, _, peak_mb = run_watched([sys.executable, "-c", code])
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    result["peak_mb"] = peak_mb
+    return result

@@ -5,13 +5,24 @@ from __future__ import annotations
 import contextlib
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
+from medata.dedupe.resolve import ConflictPolicy, LeakPolicy
 from medata.ingest import InputSpec, MergeOptions, merge
 from medata.report.console import RichProgress, render_merge
 from medata.summary import merge_summary
+
+# Options shared by merge and dedupe, declared once.
+ThresholdOption = Annotated[int, typer.Option(help="pHash Hamming distance for near duplicates.")]
+LeaksOption = Annotated[
+    LeakPolicy, typer.Option(help="Copies across train/test: drop the test copies, or move them.")
+]
+ConflictsOption = Annotated[
+    ConflictPolicy, typer.Option(help="Same picture under two labels: quarantine or majority.")
+]
 
 
 class LinkChoice(str, Enum):

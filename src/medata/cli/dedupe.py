@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from medata.cli.common import ConflictsOption, LeaksOption, ThresholdOption
 from medata.dedupe.groups import DEFAULT_THRESHOLD
 from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy
 from medata.errors import UsageError
@@ -20,11 +21,9 @@ def dedupe_command(
     target: Annotated[
         Path | None, typer.Argument(help="A merged dataset folder or a manifest.parquet.")
     ] = None,
-    threshold: Annotated[int, typer.Option(help="pHash Hamming distance.")] = DEFAULT_THRESHOLD,
-    leaks: Annotated[LeakPolicy, typer.Option(help="Copies across splits.")] = LeakPolicy.DROP_TEST,
-    conflicts: Annotated[
-        ConflictPolicy, typer.Option(help="Same picture under two labels.")
-    ] = ConflictPolicy.QUARANTINE,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    leaks: LeaksOption = LeakPolicy.DROP_TEST,
+    conflicts: ConflictsOption = ConflictPolicy.QUARANTINE,
     do_apply: Annotated[
         bool, typer.Option("--apply", help="Rewrite the dataset with the decisions.")
     ] = False,

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from medata.cli.common import LinkChoice, run_merge
+from medata.cli.common import (
+    ConflictsOption,
+    LeaksOption,
+    LinkChoice,
+    ThresholdOption,
+    run_merge,
+)
 from medata.dedupe.groups import DEFAULT_THRESHOLD
 from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy
 from medata.ingest import InputSpec, MergeOptions, Resplit
@@ -49,15 +55,9 @@ def merge_command(
     dedupe: Annotated[
         bool, typer.Option("--dedupe/--no-dedupe", help="Find and resolve duplicates.")
     ] = True,
-    threshold: Annotated[
-        int, typer.Option(help="pHash Hamming distance for near duplicates.")
-    ] = DEFAULT_THRESHOLD,
-    leaks: Annotated[
-        LeakPolicy, typer.Option(help="Copies across train/test: drop the test copies or move.")
-    ] = LeakPolicy.DROP_TEST,
-    conflicts: Annotated[
-        ConflictPolicy, typer.Option(help="Same picture, two labels: quarantine or majority.")
-    ] = ConflictPolicy.QUARANTINE,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    leaks: LeaksOption = LeakPolicy.DROP_TEST,
+    conflicts: ConflictsOption = ConflictPolicy.QUARANTINE,
     resume: Annotated[
         bool,
         typer.Option("--resume/--no-resume", help="Reuse probe results of an interrupted run."),
