@@ -340,18 +340,17 @@ def apply_decisions(
         rows[i]["split"] = split
     for d in decisions:
         rows[d.row].update(status=d.status.value, reason=d.reason.value if d.reason else None,
-                           _kept_row=d.ref, detail=f"labels in the group: {d.labels}" if d.labels
-                           else None)  # fmt: skip
+                           _decision=d, detail=d.detail(None, None))  # fmt: skip
 
 
 def name_kept_copies(rows: list[dict[str, Any]]) -> None:
     """Once output paths exist, each duplicate or leak names the file kept in its place."""
     for row in rows:
-        ref = row.get("_kept_row")
-        if ref is not None:
-            other = rows[ref]
+        d = row.get("_decision")
+        if d is not None and d.ref is not None:
+            other = rows[d.ref]
             where = other.get("path") or f"{other['input']}:{other['source_path']}"
-            row["detail"] = f"kept {where} (group {row.get('dup_group')})"
+            row["detail"] = d.detail(where, row.get("dup_group"))
 
 
 def _check_out_not_inside_inputs(specs: Sequence[InputSpec], out: Path) -> None:

@@ -71,9 +71,9 @@ def plan(target: Target, policy: DedupePolicy) -> Plan:
         m.loc[idx, "status"] = [d.status.value for d in decisions]
         m.loc[idx, "reason"] = [d.reason.value if d.reason else None for d in decisions]
         m.loc[idx, "detail"] = [
-            f"kept {paths[d.ref]} (group {groups_of[d.row]})" if d.ref is not None
-            else f"labels in the group: {d.labels}" for d in decisions
-        ]  # fmt: skip
+            d.detail(paths[d.ref] if d.ref is not None else None, groups_of[d.row])
+            for d in decisions
+        ]
         m.loc[idx, "path"] = pd.NA
     changed = (before["status"] != m["status"]) | (before["split"] != m["split"])
     changes = pd.DataFrame({

@@ -42,6 +42,12 @@ class Decision:
     ref: int | None  # the manifest row kept in its place
     labels: str = ""
 
+    def detail(self, kept: str | None, group: object) -> str:
+        """The manifest detail: the file kept in this row's place, or the conflicting labels."""
+        if self.ref is None:
+            return f"labels in the group: {self.labels}"
+        return f"kept {kept} (group {group})"
+
 
 @dataclass
 class _Member:
