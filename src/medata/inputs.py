@@ -9,13 +9,13 @@ from __future__ import annotations
 import calendar
 import os
 import posixpath
-import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from medata.errors import InputError
+from medata.guard import MAX_FILE_BYTES, file_type_problem, inside, read_capped, read_file
 from medata.records import Reason
 
 Kind = Literal["zip", "dir"]
@@ -25,11 +25,13 @@ Kind = Literal["zip", "dir"]
 BOMB_RATIO = 200
 BOMB_MIN_BYTES = 16 * 1024 * 1024
 IMAGE_EXTS = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jfif"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm",
+     ".pgm"}
 )
 # Extensions that fit each decoded format (anything else earns a warning).
 FORMAT_EXTENSIONS: dict[str, set[str]] = {
-    "JPEG": {".jpg", ".jpeg", ".jfif", ".jpe"}, "MPO": {".jpg", ".jpeg"}, "PNG": {".png"},
+    "JPEG": {".jpg", ".jpeg", ".jfif", ".jpe"}, "MPO": {".jpg", ".jpeg", ".jfif", ".jpe"},
+    "PNG": {".png"},
     "GIF": {".gif"}, "BMP": {".bmp"}, "WEBP": {".webp"}, "TIFF": {".tif", ".tiff"},
     "PPM": {".ppm", ".pgm", ".pbm", ".pnm"},
 }  # fmt: skip
@@ -55,18 +57,19 @@ class InputRef:
 
     kind: Kind
     location: str  # absolute path of the folder or archive
+    limit: int = MAX_FILE_BYTES  # bytes read at most per file or member
 
     @property
     def name(self) -> str:
         return Path(self.location).name
 
 
-def open_input(path: Path) -> InputRef:
+def open_input(path: Path, limit: int = MAX_FILE_BYTES) -> InputRef:
     """Check that ``path`` is a readable folder or zip archive; one-line error otherwise."""
     if not path.exists():
         raise InputError(f"input not found: {path}")
     if path.is_dir():
-        return InputRef("dir", str(path.resolve()))
+        return InputRef("dir", str(path.resolve()), limit)
     if not zipfile.is_zipfile(path):
         raise InputError(f"not a folder or a zip archive: {path}")
     try:
@@ -74,7 +77,7 @@ def open_input(path: Path) -> InputRef:
             zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(f"cannot read zip archive {path}: {exc}") from exc
-    return InputRef("zip", str(path.resolve()))
+    return InputRef("zip", str(path.resolve()), limit)
 
 
 def list_entries(ref: InputRef) -> list[Entry]:
@@ -90,46 +93,68 @@ def _unsafe_member(name: str) -> bool:
     return ".." in parts
 
 
+def member_name(raw: str) -> str:
+    """A member's name as a POSIX path: backslashes as slashes, ``./`` and empty parts dropped
+    (some archivers store ``./Micro_Expressions/...``)."""
+    parts = [p for p in raw.replace("\\", "/").split("/") if p not in ("", ".")]
+    return "/".join(parts)
+
+
 def _list_zip(ref: InputRef) -> list[Entry]:
     try:
         with zipfile.ZipFile(ref.location) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(f"cannot read zip archive {ref.location}: {exc}") from exc
+    overlapping = _overlapping(infos)
     out: list[Entry] = []
     for index, info in enumerate(infos):
         if info.is_dir():
             continue
-        name = info.filename.replace("\\", "/")
+        unsafe = _unsafe_member(info.filename)
+        name = info.filename.replace("\\", "/") if unsafe else member_name(info.filename)
         key = str(index)
-        if _unsafe_member(info.filename):
-            out.append(
-                Entry(
-                    name,
-                    key,
-                    info.file_size,
-                    Reason.UNSAFE_PATH,
-                    "member path leaves the archive root",
-                )
-            )
-        elif info.flag_bits & 0x1:
-            out.append(Entry(name, key, info.file_size, Reason.ENCRYPTED, "member is encrypted"))
-        elif info.file_size > BOMB_MIN_BYTES and info.file_size > BOMB_RATIO * max(
-            info.compress_size, 1
-        ):
-            ratio = info.file_size // max(info.compress_size, 1)
-            out.append(
-                Entry(
-                    name,
-                    key,
-                    info.file_size,
-                    Reason.COMPRESSION_BOMB,
-                    f"compression ratio {ratio}:1 over the limit {BOMB_RATIO}:1",
-                )
-            )
+        problem = _member_problem(info, index, overlapping)
+        if problem is not None:
+            out.append(Entry(name, key, info.file_size, *problem))
         else:
             out.append(Entry(name, key, info.file_size, mtime_ns=_zip_time_ns(info),
                              fingerprint=f"{info.file_size}:crc{info.CRC:08x}"))  # fmt: skip
+    return out
+
+
+def _member_problem(
+    info: zipfile.ZipInfo, index: int, overlapping: dict[int, int]
+) -> tuple[Reason, str] | None:
+    if _unsafe_member(info.filename):
+        return Reason.UNSAFE_PATH, "member path leaves the archive root"
+    if info.flag_bits & 0x1:
+        return Reason.ENCRYPTED, "member is encrypted"
+    if index in overlapping:
+        return (Reason.COMPRESSION_BOMB,
+                f"member data overlaps member #{overlapping[index]}; not extracted")  # fmt: skip
+    if info.file_size > BOMB_MIN_BYTES and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
+        ratio = info.file_size // max(info.compress_size, 1)
+        return Reason.COMPRESSION_BOMB, f"compression ratio {ratio}:1 over the limit {BOMB_RATIO}:1"
+    return None
+
+
+def _overlapping(infos: list[zipfile.ZipInfo]) -> dict[int, int]:
+    """Members whose local header lies inside another member's data (overlapping-member bombs
+    make every entry inflate the same stream): member index -> the index it overlaps."""
+    order = sorted((i for i, z in enumerate(infos) if not z.is_dir()),
+                   key=lambda i: (infos[i].header_offset, i))  # fmt: skip
+    out: dict[int, int] = {}
+    end, owner = -1, -1
+    for i in order:
+        info = infos[i]
+        if info.header_offset < end:
+            out[i] = owner
+            continue
+        # 30-byte local header + name; extra fields make the real end later, never earlier.
+        end = info.header_offset + 30 + len(info.orig_filename.encode("utf-8", "replace"))
+        end += info.compress_size
+        owner = i
     return out
 
 
@@ -172,15 +197,23 @@ def _list_dir(ref: InputRef) -> list[Entry]:
 
 
 def _inside(path: Path, root: Path) -> bool:
+    return inside(root, path)  # never raises, not even on a symlink loop
+
+
+def printable_name(rel: str) -> str | None:
+    """The name with undecodable bytes shown as ``\\xNN``, or None when it is valid UTF-8."""
     try:
-        path.resolve().relative_to(root)
-    except (ValueError, OSError):
-        return False
-    return True
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(rel).decode("utf-8", "backslashreplace")
+    return None
 
 
 def _dir_entry(full: Path, root: Path) -> Entry:
     rel = full.relative_to(root).as_posix()
+    shown = printable_name(rel)
+    if shown is not None:
+        return Entry(shown, str(full), 0, Reason.BAD_NAME, "file name is not valid UTF-8")
     if full.is_symlink() and not _inside(full, root):
         return Entry(
             rel, str(full), 0, Reason.LINK_OUTSIDE, "symbolic link points outside the source"
@@ -189,8 +222,9 @@ def _dir_entry(full: Path, root: Path) -> Entry:
         st = full.stat()
     except OSError as exc:
         return Entry(rel, str(full), 0, Reason.UNREADABLE, f"cannot stat: {exc.strerror}")
-    if not stat.S_ISREG(st.st_mode):
-        return Entry(rel, str(full), 0, Reason.UNREADABLE, "not a regular file")
+    problem = file_type_problem(st.st_mode)
+    if problem is not None:
+        return Entry(rel, str(full), 0, Reason.UNREADABLE, problem)
     if not os.access(full, os.R_OK):
         return Entry(rel, str(full), st.st_size, Reason.UNREADABLE, "permission denied")
     return Entry(rel, str(full), st.st_size, mtime_ns=st.st_mtime_ns,
@@ -198,6 +232,16 @@ def _dir_entry(full: Path, root: Path) -> Entry:
 
 
 _ZIP_CACHE: dict[tuple[str, int, int], zipfile.ZipFile] = {}
+
+
+def _forget_zips_after_fork() -> None:
+    """A forked child must not use its parent's open archives: the file offset is shared between
+    the processes, so interleaved reads return each other's bytes. Drop them without closing."""
+    _ZIP_CACHE.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_zips_after_fork)
 
 
 def _cached_zip(location: str) -> zipfile.ZipFile:
@@ -214,10 +258,11 @@ def _cached_zip(location: str) -> zipfile.ZipFile:
 
 
 class Reader:
-    """Reads entry bytes from one input."""
+    """Reads entry bytes from one input, at most ``limit`` bytes an entry (counted as read)."""
 
     def __init__(self, ref: InputRef) -> None:
         self.ref = ref
+        self.limit = ref.limit
         self._zip: zipfile.ZipFile | None = None
 
     def __enter__(self) -> Reader:
@@ -229,11 +274,13 @@ class Reader:
         self._zip = None
 
     def read(self, key: str) -> bytes:
-        """The entry's bytes. Raises OSError (or zipfile errors) on failure."""
+        """The entry's bytes. Raises ``guard.Refused`` (too large, bomb, special file), OSError
+        or zipfile errors on failure."""
         if self._zip is not None:
-            return self._zip.read(self._zip.infolist()[int(key)])
-        with open(key, "rb") as fh:
-            return fh.read()
+            info = self._zip.infolist()[int(key)]
+            with self._zip.open(info) as fh:
+                return read_capped(fh, self.limit, compressed=info.compress_size)
+        return read_file(key, self.limit)
 
 
 def is_debris(path: str) -> bool:

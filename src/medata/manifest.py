@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 
 from medata import __version__
 from medata.errors import InputError
-from medata.records import HASH_RECIPE, MANIFEST_COLUMNS, MANIFEST_NAMES, SCHEMA_VERSION
+from medata.guard import Refused, check_regular
+from medata.records import HASH_RECIPE, Column, MANIFEST_COLUMNS, MANIFEST_NAMES, SCHEMA_VERSION
 
 _ARROW = {"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_()}
 _PANDAS = {"string": "string", "int64": "Int64", "bool": "boolean"}
@@ -51,7 +52,10 @@ def write_manifest(df: pd.DataFrame, path: Path, extra: dict[str, str] | None = 
 def read_manifest(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """The manifest as a DataFrame with declared dtypes, and its medata metadata."""
     try:
+        check_regular(path)
         table = pq.read_table(path)
+    except Refused as exc:
+        raise InputError(f"cannot read manifest {path}: {exc.detail}") from None
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read manifest {path}: {exc}") from exc
     meta = {
@@ -64,5 +68,31 @@ def read_manifest(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
         raise InputError(f"{path} is not a medata manifest: missing columns {', '.join(missing)}")
     df = table.to_pandas()
     for c in MANIFEST_COLUMNS:
-        df[c.name] = df[c.name].astype(_PANDAS[c.dtype])
+        try:
+            df[c.name] = df[c.name].astype(_PANDAS[c.dtype])
+        except (TypeError, ValueError, pa.ArrowException):
+            raise InputError(
+                f"{path} is not a valid medata manifest: column {c.name!r} should hold {c.dtype}"
+            ) from None
+        _check_values(df, c, path)
     return df, meta
+
+
+def _check_values(df: pd.DataFrame, c: Column, path: Path) -> None:
+    """Declared patterns and enums hold: a manifest is untrusted input like any other."""
+    values = df[c.name].dropna()
+    if c.dtype != "string" or values.empty:
+        return
+    bad = ~values.isin(c.enum) if c.enum is not None else None
+    if c.pattern is not None:
+        bad = ~values.str.fullmatch(c.pattern[1:-1] if c.pattern.startswith("^") else c.pattern)
+    if bad is not None and bool(bad.any()):
+        row = int(bad[bad].index[0])
+        raise InputError(
+            f"{path} is not a valid medata manifest: row {row}, column {c.name!r} "
+            f"holds {_clip(str(values[row]))!r}"
+        )
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import io
 import os
 import posixpath
 import shutil
@@ -52,14 +53,26 @@ def _lock(out: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _leftovers(out: Path, what: str) -> list[Path]:
+    """Sidecars of ``out`` named ``.<name>.medata-<what>-<pid>``, by exact prefix: a user's name
+    is never used as a glob pattern (``exp[1]`` would match ``exp1``'s files)."""
+    prefix = f".{out.name}.medata-{what}-"
+    try:
+        names = os.listdir(out.parent)
+    except OSError:
+        return []
+    return [out.parent / n for n in sorted(names)
+            if n.startswith(prefix) and n[len(prefix):].isdigit()]  # fmt: skip
+
+
 def _recover(out: Path) -> None:
     """Undo what a killed run left: restore a replaced DIR, remove stale staging folders."""
-    for leftover in sorted(out.parent.glob(f".{out.name}.medata-old-*")):
+    for leftover in _leftovers(out, "old"):
         if not out.exists():
             leftover.rename(out)
         else:
             shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in out.parent.glob(f".{out.name}.medata-staging-*"):
+    for leftover in _leftovers(out, "staging"):
         shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -155,21 +168,68 @@ def _link(src: Path, dest: Path, link: str) -> None:
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def neutralise_text(text: str) -> str:
+    """``'`` before a cell a spreadsheet would run as a formula, and before a cell that already
+    starts with ``'`` (so that reading back strips exactly the one medata added)."""
+    return QUOTE + text if text.startswith((*FORMULA_START, QUOTE)) else text
+
+
+def unneutralise_text(text: str) -> str:
+    """The inverse of ``neutralise_text``: ``unneutralise_text(neutralise_text(x)) == x``."""
+    if text.startswith(QUOTE) and text[1:].startswith((*FORMULA_START, QUOTE)):
+        return text[1:]
+    return text
 
 
 def neutralise(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix ``'`` to text cells that a spreadsheet would run as a formula (=, +, -, @)."""
+    """``neutralise_text`` applied to every text cell."""
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             text = out[col]
-            risky = text.notna() & text.astype(str).str.startswith(FORMULA_START)
+            risky = text.notna() & text.astype(str).str.startswith((*FORMULA_START, QUOTE))
             if risky.any():
                 out[col] = text.astype(object)
-                out.loc[risky, col] = "'" + text[risky].astype(str)
+                out.loc[risky, col] = QUOTE + text[risky].astype(str)
     return out
 
 
+def unneutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """Undo ``neutralise`` on a frame read back as strings."""
+    for col in df.columns:
+        text = df[col]
+        quoted = text.notna() & text.astype(str).str.match(r"^'[=+\-@\t\r']")
+        if quoted.any():
+            df[col] = text.astype(object)
+            df.loc[quoted, col] = text[quoted].astype(str).str.slice(1)
+    return df
+
+
+def _cell(value: object) -> str:
+    """One CSV cell per RFC 4180: quoted when it holds a comma, a quote, CR or LF."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    text = str(value)
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """CSV as medata writes it everywhere: UTF-8, LF, formula-like cells neutralised."""
-    neutralise(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    """CSV as medata writes it everywhere: UTF-8, LF between rows, CR/LF inside a cell quoted
+    (RFC 4180), formula-like cells neutralised. Every cell reads back exactly with ``read_csv``."""
+    safe = neutralise(df).astype(object)
+    lines = [",".join(_cell(c) for c in safe.columns)]
+    lines.extend(",".join(_cell(v) for v in row) for row in safe.itertuples(index=False))
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def read_csv(source: Path | io.StringIO) -> pd.DataFrame:
+    """A CSV that medata wrote, as strings (empty cells as NA), neutralisation undone."""
+    df = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+    df.columns = [str(c).strip() for c in df.columns]
+    return unneutralise(df)

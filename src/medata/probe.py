@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import multiprocessing
+import re
 import os
 import threading
 import warnings
@@ -20,12 +21,35 @@ from multiprocessing.context import BaseContext
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import (  # the allowed decoders, registered explicitly
+    BmpImagePlugin,  # noqa: F401
+    GifImagePlugin,  # noqa: F401
+    Image,
+    ImageOps,
+    JpegImagePlugin,  # noqa: F401
+    PngImagePlugin,  # noqa: F401
+    PpmImagePlugin,  # noqa: F401
+    TiffImagePlugin,  # noqa: F401
+    WebPImagePlugin,  # noqa: F401
+)
 
+from medata.guard import Refused
 from medata.inputs import InputRef, Reader
 from medata.records import Reason
 
 _ORIENTATION = 0x0112
+# The only decoders the probe lets Pillow use: all in-process, none hands a file to an external
+# program (EPS would call Ghostscript). Anything else is rejected with a reason.
+# (MPO files are opened by the JPEG decoder.)
+ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF", "PPM")
+# Signatures of formats Pillow could decode but medata does not keep, for a precise reason.
+_OTHER_FORMATS = (
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"), (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"%!PS", "EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"), (b"%PDF", "PDF"), (b"8BPS", "PSD"),
+    (b"#define", "XBM"), (b"/* XPM */", "XPM"), (b"\x00\x00\x01\x00", "ICO"),
+    (b"icns", "ICNS"), (b"DDS ", "DDS"), (b"qoif", "QOI"),
+)  # fmt: skip
+_ADDRESS = re.compile(r"<[^<>]*? at 0x[0-9a-fA-F]+>")
 MAX_PIXELS = 40_000_000  # 6000x4000 photos pass; a 50,000 x 50,000 header is refused undecoded
 HASH_SIZE = 8
 _IMG = HASH_SIZE * 4
@@ -102,9 +126,11 @@ def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
     if not data:
         return {**base, "problem": Reason.EMPTY_FILE, "detail": "file has zero bytes"}, None
     try:
-        im: Image.Image = Image.open(io.BytesIO(data))
+        im: Image.Image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError as exc:
         return {**base, "problem": Reason.TOO_LARGE, "detail": _one_line(exc)}, None
+    except Image.UnidentifiedImageError:
+        return {**base, **_unidentified(data)}, None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a data problem, recorded
         return {**base, "problem": Reason.UNDECODABLE, "detail": _one_line(exc)}, None
     w, h = im.size
@@ -120,14 +146,33 @@ def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
             im = ImageOps.exif_transpose(im)
             w, h = im.size
             base.update(width=w, height=h, exif_orientation=orientation)
-        head = f"{im.mode}\0{w}x{h}\0".encode()
-        base["pixel_sha256"] = hashlib.sha256(head + im.tobytes()).hexdigest()
+        base["pixel_sha256"] = pixel_sha256(im)
         small = _small(im)
     except Exception as exc:  # noqa: BLE001
         msg = _one_line(exc)
         reason = Reason.TRUNCATED if "truncated" in msg.lower() else Reason.UNDECODABLE
         return {**base, "problem": reason, "detail": msg}, None
     return base, small
+
+
+def pixel_sha256(im: Image.Image) -> str:
+    """sha256 of what a viewer sees: palette images hashed as their colours, not their indices."""
+    if im.mode in ("P", "PA"):
+        im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+    head = f"{im.mode}\0{im.width}x{im.height}\0".encode()
+    return hashlib.sha256(head + im.tobytes()).hexdigest()
+
+
+def _unidentified(data: bytes) -> dict[str, Any]:
+    head = data[:16]
+    for magic, name in _OTHER_FORMATS:
+        if head.startswith(magic):
+            detail = f"{name} is not an allowed format ({', '.join(ALLOWED_FORMATS)})"
+            return {"problem": Reason.FORMAT_NOT_ALLOWED, "detail": detail}
+    if head[4:12] in (b"ftypavif", b"ftypavis", b"ftypheic", b"ftypheix", b"ftypmif1"):
+        detail = f"AVIF/HEIF is not an allowed format ({', '.join(ALLOWED_FORMATS)})"
+        return {"problem": Reason.FORMAT_NOT_ALLOWED, "detail": detail}
+    return {"problem": Reason.UNDECODABLE, "detail": "cannot identify image file"}
 
 
 def probe_bytes(key: str, data: bytes) -> ProbeResult:
@@ -151,7 +196,8 @@ def _finish(decoded: list[tuple[dict[str, Any], np.ndarray | None]]) -> list[Pro
 
 
 def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".splitlines()
+    """One line, no memory addresses: the same file gives the same detail in every run."""
+    text = _ADDRESS.sub("<data>", f"{type(exc).__name__}: {exc}").splitlines()
     return text[0][:200] if text else type(exc).__name__
 
 
@@ -163,6 +209,11 @@ def probe_partition(ref: InputRef, keys: Sequence[str]) -> list[ProbeResult]:
         for key in keys:
             try:
                 data = reader.read(key)
+            except Refused as exc:  # special file, too large, compression bomb
+                fields = {"key": key, "bytes": 0, "sha256": "", "problem": exc.reason,
+                          "detail": exc.detail}  # fmt: skip
+                decoded.append((fields, None))
+                continue
             except Exception as exc:  # noqa: BLE001 - permission, I/O, bad zip member
                 fields = {
                     "key": key,

@@ -51,6 +51,8 @@ class Reason(str, Enum):
     DUPLICATE_OF = "duplicate_of"  # detail names the kept file
     LEAK_OF = "leak_of"  # detail names the train file kept
     LABEL_CONFLICT = "label_conflict"  # detail lists the labels in the group
+    BAD_NAME = "bad_name"  # a file name that is not valid UTF-8 (shown with \xNN escapes)
+    FORMAT_NOT_ALLOWED = "format_not_allowed"  # decodable, but not an allowed image format
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,8 @@ ANNOTATION_NAMES: tuple[str, ...] = tuple(c.name for c in ANNOTATION_COLUMNS)
 
 HASH_RECIPE: dict[str, str] = {
     "sha256": "hashlib.sha256(file bytes)",
-    "pixel_sha256": "sha256(mode + '\\0' + 'WxH' + '\\0' + Image.tobytes()) after a full decode",
+    "pixel_sha256": "sha256(mode + '\\0' + 'WxH' + '\\0' + Image.tobytes()) after a full decode; "
+    "palette images (P, PA) converted to RGB (RGBA with transparency) first: what a viewer sees",
     "dup_group": "connected components of pairs with equal sha256, equal pixel_sha256 or "
     "phash Hamming distance <= the threshold (medata.dedupe in the metadata)",
     "orientation": "images with an EXIF orientation of 2-8 are transposed upright "

@@ -88,7 +88,7 @@ def inspect_files(
         facts[rel] = FileFacts(r.sha256 or None, r.format, True)
         if r.problem is None:
             _check_extension(rel, r.format, findings)
-        elif r.problem is Reason.UNDECODABLE and r.detail.startswith("UnidentifiedImageError"):
+        elif r.problem is Reason.UNDECODABLE and r.detail == "cannot identify image file":
             findings.add(Code.NOT_IMAGE, rel, "not an image file")
         else:
             findings.add(_CODES.get(r.problem, Code.UNDECODABLE), rel, r.detail)

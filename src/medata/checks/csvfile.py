@@ -10,6 +10,8 @@ import pandas as pd
 
 from medata.checks.findings import Code, Findings
 from medata.checks.schema import annotation_schema
+from medata.guard import MAX_TABLE_BYTES, Refused, read_inside
+from medata.output import read_csv
 from medata.records import ANNOTATION_NAMES
 
 CSV_NAME = "annotations.csv"
@@ -18,13 +20,13 @@ CSV_NAME = "annotations.csv"
 def read_annotations(root: Path, findings: Findings) -> pd.DataFrame | None:
     """The CSV as strings (missing cells as NA), or None when it cannot be used at all."""
     path = root / CSV_NAME
-    if not path.is_file():
+    if not path.exists():
         findings.add(Code.CSV_MISSING, CSV_NAME, "annotations.csv does not exist")
         return None
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        findings.add(Code.CSV_UNREADABLE, CSV_NAME, f"cannot read: {exc.strerror}")
+        raw = read_inside(root, CSV_NAME, MAX_TABLE_BYTES)
+    except Refused as exc:
+        findings.add(Code.CSV_UNREADABLE, CSV_NAME, exc.detail)
         return None
     try:
         text = raw.decode("utf-8-sig")
@@ -32,12 +34,10 @@ def read_annotations(root: Path, findings: Findings) -> pd.DataFrame | None:
         findings.add(Code.CSV_ENCODING, CSV_NAME, f"not UTF-8 (byte {exc.start}: {exc.reason})")
         return None
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+        df = read_csv(io.StringIO(text))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         findings.add(Code.CSV_UNREADABLE, CSV_NAME, f"not a readable CSV: {exc}")
         return None
-    df.columns = [str(c).strip() for c in df.columns]
-    df = _unneutralise(df)
     for name in ANNOTATION_NAMES:
         if name not in df.columns:
             findings.add(Code.COLUMN_MISSING, CSV_NAME, f"column {name!r} is missing")
@@ -48,16 +48,6 @@ def read_annotations(root: Path, findings: Findings) -> pd.DataFrame | None:
         return None
     _check_values(df, findings)
     _check_duplicates(df, findings)
-    return df
-
-
-def _unneutralise(df: pd.DataFrame) -> pd.DataFrame:
-    """Undo the ``'`` that medata puts before formula-like cells when it writes a CSV."""
-    for col in df.columns:
-        text = df[col]
-        quoted = text.notna() & text.str.match(r"^'[=+\-@\t\r]")
-        if quoted.any():
-            df.loc[quoted, col] = text[quoted].str.slice(1)
     return df
 
 
