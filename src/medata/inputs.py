@@ -25,8 +25,20 @@ Kind = Literal["zip", "dir"]
 BOMB_RATIO = 200
 BOMB_MIN_BYTES = 16 * 1024 * 1024
 IMAGE_EXTS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm",
-     ".pgm"}
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".bmp",
+        ".gif",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".ppm",
+        ".pgm",
+    }
 )
 # Extensions that fit each decoded format (anything else earns a warning).
 FORMAT_EXTENSIONS: dict[str, set[str]] = {

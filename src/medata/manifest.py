@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from medata import __version__
 from medata.errors import InputError
 from medata.guard import Refused, check_regular
-from medata.records import HASH_RECIPE, Column, MANIFEST_COLUMNS, MANIFEST_NAMES, SCHEMA_VERSION
+from medata.records import HASH_RECIPE, MANIFEST_COLUMNS, MANIFEST_NAMES, SCHEMA_VERSION, Column
 
 _ARROW = {"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_()}
 _PANDAS = {"string": "string", "int64": "Int64", "bool": "boolean"}

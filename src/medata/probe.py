@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import io
 import multiprocessing
-import re
 import os
+import re
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence

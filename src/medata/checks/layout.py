@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from medata.checks.findings import Code, Findings
+from medata.guard import inside, unsafe_reason
 from medata.inputs import is_debris
 from medata.records import CLASSES, SPLITS
 
@@ -27,14 +28,6 @@ class Tree:
 
     files: set[str] = field(default_factory=set)  # relative POSIX paths, safe to open
     escaping: set[str] = field(default_factory=set)  # links that point outside the dataset
-
-
-def inside(root: Path, path: Path) -> bool:
-    try:
-        Path(os.path.realpath(path)).relative_to(os.path.realpath(root))
-    except ValueError:
-        return False
-    return True
 
 
 def scan_tree(root: Path, findings: Findings, follow_links: bool) -> Tree:
@@ -100,12 +93,12 @@ def _scan_file(
     tree.files.add(rel)
 
 
-def unsafe_reason(rel: str) -> str | None:
-    if rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":" and rel[0].isalpha()):
-        return "absolute path"
-    if ".." in rel and ".." in rel.replace("\\", "/").split("/"):
-        return "path climbs out with '..'"
-    return None
+def _is_file(path: Path) -> bool:
+    """``Path.is_file`` that also answers False for a name too long for the file system."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def check_rows(df: pd.DataFrame, root: Path, tree: Tree, findings: Findings) -> dict[str, int]:
@@ -132,7 +125,7 @@ def check_rows(df: pd.DataFrame, root: Path, tree: Tree, findings: Findings) -> 
             )
             continue
         if norm not in tree.files:
-            if (root / norm).is_file() and inside(root, root / norm):
+            if _is_file(root / norm) and inside(root, root / norm):
                 findings.add(Code.SPLIT_MISMATCH, rel, "file lies outside train/ and test/")
             else:
                 findings.add(Code.FILE_MISSING, rel, "listed in annotations.csv but not on disk")

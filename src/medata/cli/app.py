@@ -10,6 +10,7 @@ import typer
 from medata import __version__
 from medata.cli import dedupe, demo, merge, stats, train, validate
 from medata.errors import MedataError, OutputError
+from medata.report.text import one_line
 
 app = typer.Typer(
     name="medata",
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except MedataError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(1 if isinstance(exc, OutputError) else 2)
     except KeyboardInterrupt:
         print("Interrupted: nothing was written.", file=sys.stderr)
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug in medata: one line, the traceback only on request
         if os.environ.get("MEDATA_DEBUG"):
             raise
-        print(f"Error: internal error ({type(exc).__name__}: {exc}); set MEDATA_DEBUG=1 for the "
-              "traceback and please report it", file=sys.stderr)  # fmt: skip
+        detail = one_line(f"{type(exc).__name__}: {exc}", 300)
+        print(f"Error: internal error ({detail}); set MEDATA_DEBUG=1 for the traceback and "
+              "please report it", file=sys.stderr)  # fmt: skip
         sys.exit(3)

@@ -52,6 +52,9 @@ def dedupe_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Find exact and near duplicates, leaks across splits and label conflicts."""
+    policy = DedupePolicy(threshold, leaks, conflicts)  # refuses a nonsensical threshold
+    if max_sheets < 0:
+        raise UsageError(f"--max-sheets must be 0 or more, got {max_sheets}")
     from medata.dedupe.dataset import apply, image_loader, load_target, plan, summary
 
     if query_images:
@@ -61,7 +64,6 @@ def dedupe_command(
         raise UsageError(
             "give a dataset folder or a manifest (or --query IMAGE --against MANIFEST)"
         )
-    policy = DedupePolicy(threshold, leaks, conflicts)
     t = load_target(target)
     p = plan(t, policy)
     info = summary(t, p)
@@ -80,7 +82,7 @@ def dedupe_command(
     if report is not None:
         write_table(p.groups.table, report)
     if do_apply:
-        apply(t, p, policy)
+        info["kept_unlisted"] = apply(t, p, policy)
         info["applied"] = True
     if as_json:
         print(json.dumps(info, indent=2, sort_keys=True))

@@ -13,6 +13,7 @@ from rich.console import Console
 from medata.cli.common import run_merge
 from medata.errors import OutputError, UsageError
 from medata.ingest import InputSpec, MergeOptions
+from medata.report.text import markup_safe
 from medata.synth import make_sources
 
 MARKER = ".medata-demo"
@@ -37,9 +38,9 @@ def demo_command(
     console = Console(stderr=True)
     sources = make_sources(directory / "sources", n=per_class, seed=seed)
     if not (quiet or as_json):
-        console.print(f"Generated sources in {directory / 'sources'}:")
+        console.print(f"Generated sources in {markup_safe(str(directory / 'sources'))}:")
         for p in sources.paths:
-            console.print(f"  {p}")
+            console.print(f"  {markup_safe(str(p))}")
     specs = [InputSpec(p) for p in sources.paths]
     out = directory / "merged"
     summary = run_merge(
@@ -55,7 +56,8 @@ def demo_command(
         print(json.dumps(summary, indent=2, sort_keys=True))
     elif not quiet:
         console.print(
-            f"Next: look at {out}/annotations.csv, or load {out}/train with any ImageFolder."
+            f"Next: look at {markup_safe(str(out))}/annotations.csv, or load "
+            f"{markup_safe(str(out))}/train with any ImageFolder."
         )
 
 
@@ -76,12 +78,12 @@ def _quick_baseline(
         result = train(load_rows(dataset), run_dir, TrainConfig(quick=True))
     except UsageError as exc:  # too few generated images (a tiny --per-class)
         if not quiet:
-            console.print(f"Skipping the baseline: {exc}")
+            console.print(f"Skipping the baseline: {markup_safe(str(exc))}")
         return None
     test = result.metrics["test"]
     if not quiet:
         console.print(
-            f"Quick baseline in {run_dir}: test accuracy {test['accuracy']:.3f}, "
+            f"Quick baseline in {markup_safe(str(run_dir))}: test accuracy {test['accuracy']:.3f}, "
             f"macro-F1 {test['macro_f1']:.3f} (chance: 0.167)"
         )
     return {"run": str(run_dir), "accuracy": test["accuracy"], "macro_f1": test["macro_f1"]}

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from medata.report.console import render_stats
+from medata.report.text import markup_safe
 from medata.stats import compute
 
 
@@ -40,4 +41,4 @@ def stats_command(
     elif not quiet:
         render_stats(Console(width=100), numbers)
         if html_file is not None:
-            Console().print(f"HTML report: {html_file}")
+            Console().print(f"HTML report: {markup_safe(str(html_file))}")

@@ -56,6 +56,7 @@ def train_command(
 def predict_command(
     checkpoint: Annotated[Path, typer.Argument(help="model.pt from train-baseline.")],
     images: Annotated[Path, typer.Argument(help="An image or a folder of images.")],
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Label new images with a trained baseline."""
@@ -63,7 +64,7 @@ def predict_command(
     from medata.report.console import render_predictions
     from medata.train.predict import predict
 
-    table = predict(checkpoint, images)
+    table = predict(checkpoint, images, device)
     if as_json:
         print(json.dumps(table.to_dict(orient="records"), indent=2))
     else:

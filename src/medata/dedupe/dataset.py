@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,12 @@ from medata.dedupe.groups import Groups, byte_identical_summary, find_groups
 from medata.dedupe.resolve import DedupePolicy, resolve
 from medata.dedupe.search import hex_to_u64
 from medata.errors import InputError, UsageError
+from medata.guard import Refused, check_regular, read_file, read_inside, resolve_inside
 from medata.inputs import Reader, list_entries, open_input
 from medata.manifest import read_manifest, write_manifest
 from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, staged_output, within, write_csv
 from medata.probe import probe_bytes
-from medata.records import Status
+from medata.records import CLASSES, SPLITS, Status
 
 
 @dataclass
@@ -103,33 +105,61 @@ def summary(target: Target, p: Plan) -> dict[str, Any]:
     }
 
 
-def apply(target: Target, p: Plan, policy: DedupePolicy) -> None:
+def apply(target: Target, p: Plan, policy: DedupePolicy) -> list[str]:
     """Rewrite the dataset with the plan: removed files go, moved files move, tables are
-    rewritten. Built in a staging folder from hard links, then swapped in atomically."""
+    rewritten. Built in a staging folder from hard links, then swapped in atomically.
+
+    Only files medata wrote (the manifest's kept paths and its two tables) are ever removed or
+    moved; anything else in the folder (notes, images added by hand) is carried over unchanged.
+    Returns those carried-over paths."""
     from medata.ingest import annotations_frame, dedupe_meta
 
     if target.root is None:
         raise UsageError("--apply needs a dataset folder, not a manifest file")
     root = target.root
+    ours = {MANIFEST_FILE, ANNOTATIONS_FILE}
+    ours.update(str(x) for x in target.manifest["path"].dropna())
+    foreign = [rel for rel in _all_files(root) if rel not in ours]
     with staged_output(root, replace=True) as staging:
         kept = p.manifest[p.manifest["status"] == Status.KEPT.value]
         old_paths = target.manifest["path"]
         for i, new in zip(kept.index, kept["path"], strict=True):
-            src, dest = within(root, old_paths[i]), within(staging, new)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(src, dest)
-            except OSError:
-                shutil.copy2(src, dest)
-        for split in ("train", "test"):  # keep every class folder, even an emptied one
-            for cls in (root / split).iterdir() if (root / split).is_dir() else []:
-                if cls.is_dir():
-                    (staging / split / cls.name).mkdir(parents=True, exist_ok=True)
+            _carry(root, old_paths[i], within(staging, new))
+        for rel in foreign:
+            _carry(root, rel, within(staging, rel))
+        for split in SPLITS:  # all six class folders in both splits, even an emptied one
+            for cls in CLASSES:
+                (staging / split / cls).mkdir(parents=True, exist_ok=True)
         fixed = ("medata.version", "medata.schema_version", "medata.hash_recipe")
         extra = {k: v for k, v in target.meta.items() if k not in fixed}
         extra["medata.dedupe"] = dedupe_meta(policy)
         write_manifest(p.manifest, staging / MANIFEST_FILE, extra)
         write_csv(annotations_frame(p.manifest), staging / ANNOTATIONS_FILE)
+    return foreign
+
+
+def _all_files(root: Path) -> list[str]:
+    """Every non-folder entry under ``root`` (links not followed), as sorted POSIX paths."""
+    out: list[str] = []
+    for dirpath, _dirs, files in os.walk(root, followlinks=False):
+        base = Path(dirpath).relative_to(root)
+        out.extend((base / f).as_posix() for f in files)
+    return sorted(out)
+
+
+def _carry(root: Path, rel: str, dest: Path) -> None:
+    """Hard-link (or copy) ``root/rel`` to ``dest``; a link is recreated as a link."""
+    src = root / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_symlink():
+        dest.symlink_to(os.readlink(src))
+        return
+    resolve_inside(root, rel)  # never outside the dataset
+    try:
+        os.link(src, dest)
+    except OSError:
+        check_regular(src)  # never copy from a FIFO or device
+        shutil.copy2(src, dest)
 
 
 def query(images: list[Path], manifest: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -139,9 +169,9 @@ def query(images: list[Path], manifest: pd.DataFrame, threshold: int) -> pd.Data
     out: list[dict[str, object]] = []
     for image in images:
         try:
-            data = image.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {image}: {exc.strerror}") from exc
+            data = read_file(image)
+        except Refused as exc:
+            raise InputError(f"cannot read {image}: {exc.detail}") from None
         r = probe_bytes(str(image), data)
         if r.phash is None:
             out.append({"query": str(image), "match": None, "distance": None, "status": None,
@@ -183,13 +213,16 @@ def image_loader(root: Path | None, inputs: list[Path]) -> Callable[[pd.Series],
     def load(row: pd.Series) -> bytes | None:
         if root is not None and isinstance(row["path"], str):
             try:
-                return within(root, row["path"]).read_bytes()
-            except (OSError, ValueError):
+                return read_inside(root, row["path"])
+            except Refused:
                 pass
         found = refs.get(row["input"])
         if found is not None and row["source_path"] in found[1]:
-            with Reader(found[0]) as reader:
-                return reader.read(found[1][row["source_path"]])
+            try:
+                with Reader(found[0]) as reader:
+                    return reader.read(found[1][row["source_path"]])
+            except (Refused, OSError, zipfile.BadZipFile):
+                return None
         return None
 
     return load

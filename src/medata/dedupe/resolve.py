@@ -10,6 +10,7 @@ from enum import Enum
 import pandas as pd
 
 from medata.dedupe.groups import DEFAULT_THRESHOLD, Groups, effective_label
+from medata.errors import UsageError
 from medata.records import Reason, Status
 
 DEFAULT_PRIORITY = ("kmirfan", "ziya07", "kori", "generic")
@@ -32,6 +33,13 @@ class DedupePolicy:
     leaks: LeakPolicy = LeakPolicy.DROP_TEST
     conflicts: ConflictPolicy = ConflictPolicy.QUARANTINE
     source_priority: tuple[str, ...] = DEFAULT_PRIORITY
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.threshold <= 32:
+            raise UsageError(
+                f"--threshold must be between 0 and 32 (bits of a 64-bit pHash), got "
+                f"{self.threshold}"
+            )
 
 
 @dataclass(frozen=True)

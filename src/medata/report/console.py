@@ -17,6 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from medata.records import CLASSES, SPLITS
+from medata.report.text import markup_safe
 
 
 class RichProgress:
@@ -64,6 +65,7 @@ class RichProgress:
 
 
 def render_merge(console: Console, summary: dict[str, Any]) -> None:
+    summary = markup_safe(summary)
     for item in summary["inputs"]:
         how = "named" if item["explicit"] else f"detected, score {item['score']:.2f}"
         note = (
@@ -105,9 +107,9 @@ def render_merge(console: Console, summary: dict[str, Any]) -> None:
 
 def render_findings(console: Console, result: Any, examples: int = 3) -> None:
     """A summary per code (count, severity, first paths), then the verdict line."""
-    df = result.findings
+    df = markup_safe(result.findings)
     if len(df):
-        table = Table(title=f"Findings in {result.root}", title_justify="left")
+        table = Table(title=f"Findings in {markup_safe(str(result.root))}", title_justify="left")
         for col in ("code", "severity", "count", "first paths"):
             table.add_column(col, justify="right" if col == "count" else "left")
         for (code, severity), group in df.groupby(["code", "severity"], sort=False):
@@ -126,6 +128,7 @@ def render_findings(console: Console, result: Any, examples: int = 3) -> None:
 
 
 def render_dedupe(console: Console, info: dict[str, Any], table: Any, applied: bool) -> None:
+    info, table = markup_safe(info), markup_safe(table)
     g, b = info["groups"], info["byte_identical"]
     console.print(
         f"[bold]{g['total']}[/] duplicate groups ({g['files']} files): {g['exact']} exact, "
@@ -148,11 +151,16 @@ def render_dedupe(console: Console, info: dict[str, Any], table: Any, applied: b
     changes = ", ".join(f"{n} {k}" for k, n in sorted(info["changes"].items())) or "nothing"
     verb = "Applied" if applied else "Would change (run with --apply)"
     console.print(f"{verb}: {changes}.")
+    if info.get("kept_unlisted"):
+        kept = info["kept_unlisted"]
+        console.print(f"Kept {len(kept)} files medata did not write (never deleted): "
+                      + ", ".join(kept[:5]) + (" …" if len(kept) > 5 else ""))  # fmt: skip
     if "gallery" in info:
         console.print(f"Contact sheets: {info['gallery']}")
 
 
 def render_query(console: Console, hits: Any) -> None:
+    hits = markup_safe(hits)
     table = Table(title="Look-up", title_justify="left")
     for col in ("query", "match", "distance", "status", "detail"):
         table.add_column(col)
@@ -165,6 +173,7 @@ def render_query(console: Console, hits: Any) -> None:
 
 
 def render_stats(console: Console, stats: dict[str, Any]) -> None:
+    stats = markup_safe(stats)
     """Tables readable in 100 columns."""
     bal = stats["balance"]
     t = Table(title="Kept images per class", title_justify="left")
@@ -226,6 +235,7 @@ def render_stats(console: Console, stats: dict[str, Any]) -> None:
 
 
 def render_training(console: Console, metrics: dict[str, Any], run_dir: Any) -> None:
+    metrics, run_dir = markup_safe(metrics), markup_safe(str(run_dir))
     test = metrics["test"]
     t = Table(title=f"Baseline on the test split ({test['n']} images)", title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):
@@ -246,6 +256,7 @@ def render_training(console: Console, metrics: dict[str, Any], run_dir: Any) -> 
 
 
 def render_predictions(console: Console, table: Any) -> None:
+    table = markup_safe(table)
     t = Table(title="Predictions", title_justify="left")
     for col in ("image", "label", "confidence"):
         t.add_column(col)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from medata.errors import UsageError
 from medata.output import write_csv
+from medata.report.text import visible
 
 
 def findings_json(result: Any) -> str:
@@ -24,11 +25,11 @@ def findings_json(result: Any) -> str:
         "stopped_early": result.stopped_early,
         "findings": result.findings.astype(object).to_dict(orient="records"),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return json.dumps(doc, indent=2)  # ASCII: no raw control or bidi character reaches a terminal
 
 
 def _escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 

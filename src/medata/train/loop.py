@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from medata import __version__
+from medata.errors import UsageError
+from medata.guard import Refused, read_inside
 from medata.output import write_csv
 from medata.records import CLASSES, Status
 from medata.train.data import SIZE, Rows, check_trainable, decode_all, stratified_split
@@ -52,10 +54,20 @@ class RunResult:
 Progress = Callable[[dict[str, float]], None]
 
 
-def _device(name: str) -> torch.device:
+def resolve_device(name: str) -> torch.device:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``; a one-line UsageError for anything else or for
+    CUDA on a machine without it."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UsageError(f"unknown device {name[:40]!r}: use auto, cpu or cuda") from None
+    if device.type not in ("cpu", "cuda"):
+        raise UsageError(f"unsupported device {name[:40]!r}: use auto, cpu or cuda")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available here (use auto or cpu)")
+    return device
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -73,7 +85,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
-def _predict(model: torch.nn.Module, x: np.ndarray, mean: float, std: float,
+def predict_proba(model: torch.nn.Module, x: np.ndarray, mean: float, std: float,
              device: torch.device, batch: int = 512) -> np.ndarray:  # fmt: skip
     model.eval()
     out = []
@@ -90,13 +102,13 @@ def train(rows: Rows, out: Path, config: TrainConfig, progress: Progress | None 
     check_trainable(rows.frame)
     torch.manual_seed(config.seed)
     torch.use_deterministic_algorithms(True)
-    device = _device(config.device)
+    device = resolve_device(config.device)
     frame = rows.frame
     classes = list(CLASSES)
     index = {c: k for k, c in enumerate(classes)}
 
     def from_disk(rel: str) -> Callable[[], bytes | None]:
-        return lambda: _read(rows.root / rel)
+        return lambda: _read(rows.root, rel)
 
     images, ok = decode_all([from_disk(p) for p in frame["path"]])
     frame = frame[ok].reset_index(drop=True)
@@ -141,7 +153,7 @@ def train(rows: Rows, out: Path, config: TrainConfig, progress: Progress | None 
             opt.step()
             sched.step()
             total += float(loss.detach()) * len(idx)
-        val = report(y_va, _predict(model, x_va, mean, std, device).argmax(1), classes)
+        val = report(y_va, predict_proba(model, x_va, mean, std, device).argmax(1), classes)
         entry = {"epoch": epoch, "loss": total / len(x_tr), "val_accuracy": val["accuracy"],
                  "val_macro_f1": val["macro_f1"], "seconds": time.perf_counter() - t0}  # fmt: skip
         history.append(entry)
@@ -156,7 +168,7 @@ def train(rows: Rows, out: Path, config: TrainConfig, progress: Progress | None 
                 break
     if best[1] is not None:
         model.load_state_dict(best[1])
-    prob = _predict(model, x_test, mean, std, device)
+    prob = predict_proba(model, x_test, mean, std, device)
     metrics: dict[str, Any] = {"test": report(y_test, prob.argmax(1), classes)}
     metrics["validation_best_macro_f1"] = best[0]
     metrics["train_images"], metrics["validation_images"] = len(x_tr), len(x_va)
@@ -194,10 +206,13 @@ def train(rows: Rows, out: Path, config: TrainConfig, progress: Progress | None 
     return RunResult(out, metrics, history)
 
 
-def _read(path: Path) -> bytes | None:
+def _read(root: Path, rel: object) -> bytes | None:
+    """A row's bytes through the one guard: never outside the dataset, never a special file."""
+    if not isinstance(rel, str):
+        return None
     try:
-        return path.read_bytes()
-    except OSError:
+        return read_inside(root, rel)
+    except Refused:
         return None
 
 
@@ -224,7 +239,7 @@ def _leak_slice(rows: Rows, loader: Callable[[pd.Series], bytes | None] | None,
         return None
     found = leaks[ok]
     y = found["label"].map({c: k for k, c in enumerate(classes)}).to_numpy(dtype=np.int64)
-    pred = _predict(model, images, mean, std, device).argmax(1)
+    pred = predict_proba(model, images, mean, std, device).argmax(1)
     result = report(y, pred, classes)
     result["not_found"] = int((~ok).sum())
     frame = pd.DataFrame({"path": (found["input"] + ":" + found["source_path"]).to_numpy(),

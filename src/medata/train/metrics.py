@@ -25,12 +25,12 @@ def report(y_true: Sequence[int], y_pred: Sequence[int], classes: Sequence[str])
     recall = np.divide(tp, support, out=np.zeros(n), where=support > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros(n), where=denom > 0)
-    present = support > 0
     total = support.sum()
     return {
         "n": int(total),
         "accuracy": float(tp.sum() / total) if total else 0.0,
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        # Over every class, like scikit-learn's labels=: a class absent from test counts as 0.
+        "macro_f1": float(f1.mean()) if n else 0.0,
         "weighted_f1": float((f1 * support).sum() / total) if total else 0.0,
         "per_class": {
             c: {
