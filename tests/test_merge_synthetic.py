@@ -190,8 +190,9 @@ def test_a_failure_while_writing_leaves_no_output_and_no_staging(
     monkeypatch.setattr(medata.ingest, "write_csv", boom)
     with pytest.raises(OutputError, match="disk full"):
         merge([InputSpec(demo_sources.kori)], tmp_path / "out")
-    # Only the probe cache stays, so that the next run resumes; no DIR, no staging.
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.medata-cache.sqlite"]
+    # A failed merge leaves nothing beside DIR: no DIR, no staging, no lock, no cache (only an
+    # interrupted run keeps its probe cache to resume from).
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_a_failure_while_replacing_keeps_the_previous_dataset(tmp_path, demo_sources, monkeypatch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ import pandas as pd
 from medata.dedupe.groups import Groups, find_groups
 from medata.dedupe.resolve import Decision, DedupePolicy, resolve
 from medata.errors import UsageError
+from medata.guard import MAX_FILE_BYTES
 from medata.inputs import (
     FORMAT_EXTENSIONS,
     IMAGE_EXTS,
@@ -35,7 +37,16 @@ from medata.inputs import (
 )
 from medata.labels import EXCLUDE, LabelMap
 from medata.manifest import to_frame, write_manifest
-from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, copy_files, staged_output, write_csv
+from medata.output import (
+    ANNOTATIONS_FILE,
+    INCOMING,
+    MANIFEST_FILE,
+    check_output,
+    copy_files,
+    place_files,
+    staged_output,
+    write_csv,
+)
 from medata.probe import ProbeResult, probe_many
 from medata.records import ANNOTATION_NAMES, CLASSES, Reason, Status
 from medata.resume import ProbeCache, cache_path
@@ -90,6 +101,10 @@ class Resplit:
     test_size: float = 0.2
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.test_size < 1.0:
+            raise UsageError(f"--test-size must be between 0 and 1, got {self.test_size}")
+
 
 @dataclass
 class MergeOptions:
@@ -100,6 +115,16 @@ class MergeOptions:
     workers: int | None = None
     dedupe: DedupePolicy | None = field(default_factory=DedupePolicy)  # None: keep every copy
     resume: bool = True  # reuse probe results of an interrupted run into the same DIR
+    max_file_bytes: int = MAX_FILE_BYTES  # per file or archive member, counted as read
+
+    def check(self) -> None:
+        """Refuse nonsensical options before any work."""
+        if self.workers is not None and self.workers < 1:
+            raise UsageError(f"--workers must be 1 or more, got {self.workers}")
+        if self.max_file_bytes < 1:
+            raise UsageError("--max-file-mb must be more than 0")
+        if self.link not in ("copy", "hardlink", "symlink"):
+            raise UsageError(f"--link must be copy, hardlink or symlink, got {self.link!r}")
 
 
 @dataclass
@@ -123,9 +148,11 @@ class MergeResult:
         return self.manifest[self.manifest["status"] == Status.KEPT.value]
 
 
-def plan_input(spec: InputSpec, labels: LabelMap) -> tuple[DetectedInput, list[dict[str, Any]]]:
+def plan_input(
+    spec: InputSpec, labels: LabelMap, limit: int = MAX_FILE_BYTES
+) -> tuple[DetectedInput, list[dict[str, Any]]]:
     """List one input and place every entry; rows still lack the probe's columns."""
-    ref = open_input(spec.path)
+    ref = open_input(spec.path, limit)
     entries = list_entries(ref)
     images = [e.path for e in entries if _is_candidate(e)]
     if spec.kind:
@@ -235,7 +262,7 @@ def plan_and_probe(
     detected: list[DetectedInput] = []
     rows: list[dict[str, Any]] = []
     for spec in specs:
-        found, planned = plan_input(spec, options.labels)
+        found, planned = plan_input(spec, options.labels, options.max_file_bytes)
         detected.append(found)
         rows.extend(planned)
     rows.sort(key=lambda r: (r["source"], r["input"], r["source_path"], r["_key"]))
@@ -280,32 +307,53 @@ def merge(
     """Ingest ``specs`` into ``out``; returns the manifest (one row per input file)."""
     options = options or MergeOptions()
     progress = progress or NullProgress()
+    if not specs:
+        raise UsageError("no inputs given")
+    options.check()
     _check_out_not_inside_inputs(specs, out)
+    check_output(out, options.replace)  # refused before any work, leaving nothing behind
     cache = ProbeCache(cache_path(out)) if options.resume else None
     try:
         return _merge(specs, out, options, progress, cache)
+    except Exception:
+        if cache is not None:
+            cache.close(delete=True)  # a failed merge leaves nothing beside DIR
+        raise
     except BaseException:
         if cache is not None:
-            cache.close(delete=False)  # kept: the next run resumes from it
+            cache.close(delete=False)  # interrupted: the next run resumes from it
         raise
 
 
 def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progress: Progress,
            cache: ProbeCache | None) -> MergeResult:  # fmt: skip
     detected, rows = plan_and_probe(specs, options, progress, cache)
-    groups = mark_groups(rows, options.dedupe) if options.dedupe is not None else None
-    if options.resplit is not None:
-        resplit([r for r in rows if r.get("status") == Status.KEPT.value], options.resplit)
-    if groups is not None and options.dedupe is not None:
-        apply_decisions(rows, *resolve(manifest_frame(rows), groups, options.dedupe))
-    kept = [r for r in rows if r.get("status") == Status.KEPT.value]
-    assign_names(kept)
-    name_kept_copies(rows)
     inputs_meta = json.dumps(sorted([d.ref.name, d.source] for d in detected))
     meta = {"medata.inputs": inputs_meta, "medata.dedupe": dedupe_meta(options.dedupe)}
     with staged_output(out, options.replace) as staging:
-        progress.stage("write", len(kept))
-        copy_files(staging, kept, options.link, progress.advance)  # may reject a changed file
+        # Copy (and verify) first, decide after: a file that changed since the probe is rejected
+        # before any group picks it as the copy to keep.
+        candidates = [r for r in rows if r.get("status") == Status.KEPT.value]
+        incoming = staging / INCOMING
+        for n, r in enumerate(candidates):
+            r["path"] = f"{n:08d}"
+        progress.stage("copy", len(candidates))
+        copy_files(incoming, candidates, options.link, progress.advance)
+        groups = mark_groups(rows, options.dedupe) if options.dedupe is not None else None
+        if options.resplit is not None:
+            resplit([r for r in rows if r.get("status") == Status.KEPT.value], options.resplit)
+        if groups is not None and options.dedupe is not None:
+            apply_decisions(rows, *resolve(manifest_frame(rows), groups, options.dedupe))
+        kept = [r for r in rows if r.get("status") == Status.KEPT.value]
+        staged = {id(r): incoming / r["path"] for r in kept}
+        for r in candidates:
+            r["path"] = None
+            if r.get("status") != Status.KEPT.value:
+                r.pop("mtime_ns", None)
+        assign_names(kept)
+        name_kept_copies(rows)
+        place_files(staging, [(staged[id(r)], r["path"]) for r in kept])
+        shutil.rmtree(incoming, ignore_errors=True)
         manifest = manifest_frame(rows)
         write_manifest(manifest, staging / MANIFEST_FILE, meta)
         write_csv(annotations_frame(manifest), staging / ANNOTATIONS_FILE)
@@ -378,6 +426,29 @@ def annotations_frame(manifest: pd.DataFrame) -> pd.DataFrame:
     return df[list(ANNOTATION_NAMES)].sort_values("file_name", kind="stable").reset_index(drop=True)
 
 
+def _split_units(kept: list[dict[str, Any]]) -> list[str]:
+    """For each row, the key of its unit: union of source groups and duplicate groups."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    own = []
+    for row in kept:
+        key = (f"{row['source']}:{row['group']}" if row.get("group")
+               else f"file:{row['source']}:{row['input']}:{row['source_path']}")  # fmt: skip
+        own.append(key)
+        if row.get("dup_group"):
+            a, b = find(key), find(f"dup:{row['dup_group']}")
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return [find(k) for k in own]
+
+
 def slug(stem: str, limit: int = 48) -> str:
     """ASCII, lower case, split words removed, at most ``limit`` characters."""
     text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode().lower()
@@ -409,17 +480,14 @@ def assign_names(kept: list[dict[str, Any]]) -> None:
 
 
 def resplit(kept: list[dict[str, Any]], opts: Resplit) -> None:
-    """Re-assign train/test: seeded, stratified by class, whole groups on one side."""
-    if not 0.0 < opts.test_size < 1.0:
-        raise UsageError(f"--test-size must be between 0 and 1, got {opts.test_size}")
+    """Re-assign train/test: seeded, stratified by class, whole units on one side.
+
+    A unit is a connected set of rows that share a source group (a CK+ subject) or a duplicate
+    group: copies of one picture and frames of one subject never straddle the split."""
+    units = _split_units(kept)
     groups: dict[str, list[dict[str, Any]]] = {}
-    for row in kept:
-        gkey = (
-            f"{row['source']}:{row['group']}"
-            if row.get("group")
-            else f"file:{row['source']}:{row['input']}:{row['source_path']}"
-        )
-        groups.setdefault(gkey, []).append(row)
+    for row, unit in zip(kept, units, strict=True):
+        groups.setdefault(unit, []).append(row)
     per_class = Counter(row["label"] for row in kept)
     target = {c: round(opts.test_size * per_class[c]) for c in CLASSES}
     in_test: Counter[str] = Counter()

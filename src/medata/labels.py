@@ -37,6 +37,10 @@ DEFAULT_ALIASES: dict[str, str] = {
     "contempt": EXCLUDE,
 }
 
+# Spellings of the same class outside the six: one name each, so that a group of "sad" and
+# "sadness" files is not a label conflict.
+EXCLUDED_NAMES: dict[str, str] = {"sad": "sad", "sadness": "sad", "contempt": "contempt"}
+
 SPLIT_WORDS: dict[str, str] = {
     "train": "train",
     "training": "train",

@@ -23,10 +23,11 @@ import pandas as pd
 
 from medata.errors import OutputError
 from medata.inputs import Reader
-from medata.records import Reason, Status
+from medata.records import CLASSES, SPLITS, Reason, Status
 
 MANIFEST_FILE = "manifest.parquet"
 ANNOTATIONS_FILE = "annotations.csv"
+INCOMING = ".medata-incoming"  # inside the staging folder: verified copies before naming
 
 
 def _sidecar(out: Path, what: str) -> Path:
@@ -74,6 +75,15 @@ def _recover(out: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
     for leftover in _leftovers(out, "staging"):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def check_output(out: Path, replace: bool) -> None:
+    """Refuse an output that cannot be written, before any work: a file, or a non-empty folder
+    without ``replace``. ``staged_output`` checks again under the lock."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output {out} exists and is not a folder")
+    if out.is_dir() and not replace and any(out.iterdir()):
+        raise OutputError(f"output folder {out} is not empty (use --replace to replace it)")
 
 
 @contextlib.contextmanager
@@ -143,6 +153,18 @@ def copy_files(
                 if row["path"] is not None:
                     row["mtime_ns"] = os.stat(dest).st_mtime_ns
                 advance(1)
+
+
+def place_files(staging: Path, moves: list[tuple[Path, str]]) -> None:
+    """Rename verified copies to their final relative paths, and make every class folder in
+    both splits (an empty one too: ImageFolder numbers classes by the folders it finds)."""
+    for split in SPLITS:
+        for cls in CLASSES:
+            (staging / split / cls).mkdir(parents=True, exist_ok=True)
+    for src, rel in moves:
+        dest = within(staging, rel)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(src, dest)
 
 
 def _copy_verified(reader: Reader, row: dict[str, Any], dest: Path) -> bool:

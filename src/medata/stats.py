@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from medata.dedupe.groups import label_conflicts
 from medata.records import CLASSES, SPLITS, Status
 
 DOMINANT_SHARE = 0.9  # a class this much from one source can teach a model the source
@@ -116,7 +117,6 @@ def duplicates(manifest: pd.DataFrame) -> dict[str, Any]:
         "kind": g["dup_kind"].astype(str).to_numpy(),
         "split": g["split"].astype(str).to_numpy(),
         "source": g["source"].astype(str).to_numpy(),
-        "conflict": (g["status"] == Status.CONFLICT.value).to_numpy(dtype=bool),
     })  # fmt: skip
     per = frame.groupby("group")
     n = per[["split", "source"]].nunique()
@@ -129,7 +129,7 @@ def duplicates(manifest: pd.DataFrame) -> dict[str, Any]:
         "near": int((kind == "near").sum()),
         "cross_split": int((n["split"] > 1).sum()),
         "cross_source": int((n["source"] > 1).sum()),
-        "conflict": int(per["conflict"].any().sum()),
+        "conflict": label_conflicts(manifest, manifest["dup_group"]),
         "removed": {s: int((manifest["status"] == s).sum()) for s in statuses},
     }
 

@@ -25,15 +25,25 @@ def demo_command(
     ),
     per_class: Annotated[int, typer.Option(help="Images per class and source.")] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 0,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Delete a non-empty DIR and start again.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate small synthetic versions of the three sources and merge them."""
-    if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).exists():
-        raise OutputError(f"{directory} is not empty and is not a medata demo folder")
-    if directory.exists():
+    if per_class < 1:
+        raise UsageError(f"--per-class must be 1 or more, got {per_class}")
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"{directory} exists and is not a folder")
+    if directory.is_dir() and any(directory.iterdir()):
+        # Never delete a folder this run did not create without an explicit --replace: a marker
+        # file proves nothing (anyone can leave one in a folder full of other work).
+        if not replace:
+            raise OutputError(f"{directory} is not empty (use --replace to delete it and start "
+                              "again)")  # fmt: skip
         shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / MARKER).write_text("made by medata demo; safe to delete\n")
     console = Console(stderr=True)
     sources = make_sources(directory / "sources", n=per_class, seed=seed)

@@ -19,6 +19,7 @@ from medata.cli.common import (
 from medata.dedupe.groups import DEFAULT_THRESHOLD
 from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy
 from medata.ingest import InputSpec, MergeOptions, Resplit
+from medata.guard import MAX_FILE_BYTES
 from medata.labels import LabelMap
 
 
@@ -65,6 +66,9 @@ def merge_command(
     workers: Annotated[
         int | None, typer.Option(help="Probe processes (default: all cores).")
     ] = None,
+    max_file_mb: Annotated[
+        float, typer.Option(help="Refuse any file or zip member over this many MiB (as read).")
+    ] = MAX_FILE_BYTES / 2**20,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -77,6 +81,7 @@ def merge_command(
         resume=resume,
         replace=replace,
         workers=workers,
+        max_file_bytes=int(max_file_mb * 2**20),
     )
     specs = [InputSpec.parse(text) for text in inputs]
     summary = run_merge(

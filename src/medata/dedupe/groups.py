@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from medata.dedupe.search import hex_to_u64, near_pairs
+from medata.labels import EXCLUDED_NAMES
 from medata.records import Status
 
 # Chosen on the real kmirfan archive (see README, "Deduplication"): pHash distances are even there;
@@ -30,9 +31,21 @@ class Groups:
 
 
 def effective_label(manifest: pd.DataFrame) -> pd.Series:
-    """The canonical label, or for excluded rows their folder name in brackets (``(sadness)``)."""
-    folder = "(" + manifest["source_label"].fillna("?").str.casefold() + ")"
-    return manifest["label"].fillna(folder)
+    """The canonical label, or for excluded rows their class name in brackets (``(sad)`` for
+    both ``sad`` and ``sadness``). A group is a label conflict when this takes two values in it:
+    the one definition used by dedupe, merge and stats (``label_conflicts``)."""
+    folder = manifest["source_label"].fillna("?").str.casefold()
+    folder = folder.map(lambda f: EXCLUDED_NAMES.get(f, f))
+    return manifest["label"].fillna("(" + folder + ")")
+
+
+def label_conflicts(manifest: pd.DataFrame, group: pd.Series) -> int:
+    """How many groups (``group`` holds each row's group id) have two or more effective labels."""
+    rows = group.notna()
+    if not rows.any():
+        return 0
+    labels = effective_label(manifest[rows])
+    return int((labels.groupby(group[rows].astype(str)).nunique() > 1).sum())
 
 
 def find_groups(manifest: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,

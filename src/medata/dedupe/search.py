@@ -76,14 +76,22 @@ def _masks(bits: int, radius: int) -> Iterator[int]:
             yield sum(1 << b for b in combo)
 
 
-def near_pairs(hashes: np.ndarray, threshold: int) -> np.ndarray:
-    """Every (i, j), i < j, with Hamming distance <= threshold, sorted; shape (k, 2)."""
+BRUTE_FORCE_BELOW = 512  # under this many hashes, brute force is faster than the tables
+
+
+def near_pairs(
+    hashes: np.ndarray, threshold: int, brute_below: int = BRUTE_FORCE_BELOW
+) -> np.ndarray:
+    """Every (i, j), i < j, with Hamming distance <= threshold, sorted; shape (k, 2).
+
+    ``brute_below``: inputs up to this size take brute force (tests pass 0 to force the
+    multi-index path on small inputs)."""
     h = np.asarray(hashes, dtype=np.uint64)
     n = len(h)
     if n < 2:
         return np.empty((0, 2), np.int64)
     m = choose_chunks(n, threshold)
-    if m == 0 or n <= 512:
+    if m == 0 or n <= brute_below:
         return brute_force_pairs(h, threshold)
     radius = threshold // m
     found: list[np.ndarray] = []

@@ -97,6 +97,8 @@ def render_merge(console: Console, summary: dict[str, Any]) -> None:
     if summary["reasons"]:
         reasons = ", ".join(f"{k}: {v}" for k, v in summary["reasons"].items())
         console.print(f"Not kept, by reason: {reasons}")
+    for warning in summary.get("warnings", []):
+        console.print(f"[yellow]Warning[/]: {warning}")
     s = summary["status"]
     fates = ", ".join(f"{n} {k}" for k, n in s.items() if n or k == "kept")
     console.print(
