@@ -44,9 +44,9 @@ def generic_source(root: Path, files: dict[str, bytes]) -> Path:
 def small_dataset(tmp_path: Path, n: int = 3) -> Path:
     """A merged dataset with every class in both splits (generated faces)."""
     files = {}
-    for k, (folder, expr) in enumerate([("anger", "anger"), ("disgust", "disgust"),
-                                        ("fear", "fear"), ("happy", "happy"),
-                                        ("neutral", "neutral"), ("surprise", "surprised")]):  # fmt: skip
+    pairs = [("anger", "anger"), ("disgust", "disgust"), ("fear", "fear"), ("happy", "happy"),
+             ("neutral", "neutral"), ("surprise", "surprised")]  # fmt: skip
+    for k, (folder, expr) in enumerate(pairs):
         for i in range(n):
             files[f"train/{folder}/{folder}{i}.jpg"] = face(100 * k + i, expr)
             files[f"test/{folder}/{folder}{i}.jpg"] = face(100 * k + 50 + i, expr)

@@ -18,8 +18,8 @@ from medata.cli.common import (
 )
 from medata.dedupe.groups import DEFAULT_THRESHOLD
 from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy
-from medata.ingest import InputSpec, MergeOptions, Resplit
 from medata.guard import MAX_FILE_BYTES
+from medata.ingest import InputSpec, MergeOptions, Resplit
 from medata.labels import LabelMap
 
 
