@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/medata demo medata-demo
+	$(BIN)/medata demo medata-demo --replace
 
 test: $(STAMP)
 	bash .ci/ensure-chromium

@@ -78,7 +78,7 @@ def test_demo_generates_three_sources_and_merges_them(tmp_path):
     summary = json.loads(r.stdout)
     assert sorted(i["source"] for i in summary["inputs"]) == ["kmirfan", "kori", "ziya07"]
     assert (tmp_path / "d" / "merged" / "annotations.csv").exists()
-    again = run("demo", str(tmp_path / "d"), "-q", "--per-class", "4")
+    again = run("demo", str(tmp_path / "d"), "-q", "--per-class", "4", "--replace")
     assert again.returncode == 0, again.stderr
 
 
@@ -107,3 +107,20 @@ def test_every_command_in_the_readme_runs(command, tmp_path_factory):
     args = command.split()[1:]
     r = run(*args, cwd=cwd)
     assert r.returncode == 0, f"{command}: {r.stderr}"
+
+
+def test_the_pytorch_loading_snippet_in_the_readme_loads_the_demo_dataset(tmp_path_factory):
+    pytest.importorskip("torch", reason="the train extra is part of make test")
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- torch-snippet -->")[1].split("<!-- /torch-snippet -->")[0]
+    code = block.split("```python")[1].split("```")[0]
+    cwd = tmp_path_factory.getbasetemp() / "readme"
+    cwd.mkdir(exist_ok=True)
+    if not (cwd / "medata-demo").exists():
+        assert run("demo", "medata-demo", "-q", cwd=cwd).returncode == 0
+    check = code + "\nx, y = train[0]\nprint(len(train), tuple(x.shape), y)\n"
+    r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=cwd,
+                       timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    n, shape, label = r.stdout.split(" ", 1)[0], r.stdout.split("(")[1].split(")")[0], r.stdout
+    assert int(n) > 50 and shape == "1, 48, 48" and int(label.split()[-1]) in range(6)

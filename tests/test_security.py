@@ -56,7 +56,7 @@ def small_dataset(tmp_path: Path, n: int = 3) -> Path:
     return out
 
 
-# 1. Checkpoints ---------------------------------------------------------------------------------
+# 1. Checkpoints
 
 
 class _Payload:
@@ -82,7 +82,7 @@ def test_a_checkpoint_that_runs_code_when_unpickled_is_refused_and_runs_nothing(
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
-# 2. One guard for every reader ------------------------------------------------------------------
+# 2. One guard for every reader
 
 
 @pytest.mark.parametrize("rel", ["../outside.jpg", "/etc/passwd", "C:/x.jpg", "a/../../x.jpg",
@@ -125,7 +125,7 @@ def test_train_baseline_never_opens_rows_outside_the_dataset_or_special_files(tm
     assert '"skipped_unreadable": 4' in r.stdout
 
 
-# 3. No command blocks on a special file ---------------------------------------------------------
+# 3. No command blocks on a special file
 
 
 @pytest.mark.parametrize("follow", [False, True])
@@ -148,7 +148,7 @@ def test_a_fifo_in_a_source_folder_is_a_manifest_row_not_a_hang(tmp_path):
     assert row["status"] == "rejected" and "FIFO" in row["detail"]
 
 
-# 4. Bytes capped as read --------------------------------------------------------------------------
+# 4. Bytes capped as read
 
 
 def test_a_sparse_two_gib_jpg_in_a_folder_is_too_large_and_never_read(tmp_path):
@@ -208,7 +208,7 @@ def test_zip_members_that_overlap_one_another_are_refused_not_inflated_again(tmp
     assert (m["status"] == "kept").sum() == 1
 
 
-# 5. Names are data ------------------------------------------------------------------------------
+# 5. Names are data
 
 EVIL_NAMES = ["esc\x1b[31mred\x1b[0m", "osc\x1b]8;;x\x07link", "rich[/]markup[bold]",
               "cr\rhere", "lf\nhere", "csi\x9bthere", "=HYPERLINK(1)", "'quoted"]  # fmt: skip
@@ -284,7 +284,7 @@ def test_any_cell_written_to_a_csv_reads_back_exactly(tmp_path_factory, cells):
     assert back["a"].tolist() == cells and back["b"].tolist() == list(reversed(cells))
 
 
-# 6. No globbing on user names ---------------------------------------------------------------------
+# 6. No globbing on user names
 
 
 def test_an_out_name_with_glob_characters_never_touches_another_outputs_files(tmp_path):

@@ -78,6 +78,13 @@ class InputRef:
 
 def open_input(path: Path, limit: int = MAX_FILE_BYTES) -> InputRef:
     """Check that ``path`` is a readable folder or zip archive; one-line error otherwise."""
+    try:
+        return _open_input(path, limit)
+    except OSError as exc:  # a name too long, a loop of links, permission denied
+        raise InputError(f"cannot open input {path}: {exc.strerror}") from None
+
+
+def _open_input(path: Path, limit: int) -> InputRef:
     if not path.exists():
         raise InputError(f"input not found: {path}")
     if path.is_dir():

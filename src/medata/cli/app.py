@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     except MedataError as exc:
         print(f"Error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(1 if isinstance(exc, OutputError) else 2)
+    except OSError as exc:  # the machine, not medata: a full disk, a name too long, permissions
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"Error: {one_line(f'{exc.strerror or exc}{where}')}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         print("Interrupted: nothing was written.", file=sys.stderr)
         sys.exit(130)
