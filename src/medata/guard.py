@@ -81,8 +81,8 @@ def file_type_problem(mode: int) -> str | None:
     return "not a regular file; not opened"
 
 
-def check_regular(path: Path | str) -> None:
-    """Raise ``Refused`` unless ``path`` (links followed) is a regular file."""
+def check_regular(path: Path | str) -> os.stat_result:
+    """``path``'s stat when it (links followed) is a regular file; raises ``Refused`` otherwise."""
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -90,17 +90,12 @@ def check_regular(path: Path | str) -> None:
     problem = file_type_problem(st.st_mode)
     if problem is not None:
         raise Refused(Reason.UNREADABLE, problem)
+    return st
 
 
 def read_file(path: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; raises ``Refused`` otherwise."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise Refused(Reason.UNREADABLE, f"cannot stat: {exc.strerror}") from None
-    problem = file_type_problem(st.st_mode)
-    if problem is not None:
-        raise Refused(Reason.UNREADABLE, problem)
+    st = check_regular(path)
     if st.st_size > limit:
         raise Refused(Reason.TOO_LARGE, _over(st.st_size, limit))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)

@@ -9,6 +9,7 @@ from pathlib import Path
 import tomllib
 
 from medata.errors import UsageError
+from medata.guard import Refused, read_file
 from medata.records import CLASSES
 
 EXCLUDE = "exclude"
@@ -69,8 +70,10 @@ class LabelMap:
     def from_toml(cls, path: Path) -> LabelMap:
         """Default aliases updated by ``[labels]`` of a TOML file: ``sad = "exclude"``."""
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            data = tomllib.loads(read_file(path, 1024 * 1024).decode("utf-8"))
+        except Refused as exc:
+            raise UsageError(f"cannot read label mapping {path}: {exc.detail}") from None
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UsageError(f"cannot read label mapping {path}: {exc}") from exc
         table = data.get("labels")
         if not isinstance(table, dict):
