@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import numpy as np
 import pandas as pd
 
 from medata.dedupe.groups import Groups, find_groups
@@ -233,6 +234,8 @@ def _apply_probe(row: dict[str, Any], r: ProbeResult) -> None:
         mode=r.mode,
         format=r.format,
         exif_orientation=r.exif_orientation,
+        thumb=r.thumb,
+        phash_mirror=r.phash_mirror,
     )
     if "status" in row:  # already excluded by its label; a decode problem is only noted
         if r.problem is not None:
@@ -339,7 +342,11 @@ def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progres
             r["path"] = f"{n:08d}"
         progress.stage("copy", len(candidates))
         copy_files(incoming, candidates, options.link, progress.advance)
-        groups = mark_groups(rows, options.dedupe) if options.dedupe is not None else None
+        groups = (
+            mark_groups(rows, options.dedupe, options.workers)
+            if options.dedupe is not None
+            else None
+        )
         if options.resplit is not None:
             resplit([r for r in rows if r.get("status") == Status.KEPT.value], options.resplit)
         if groups is not None and options.dedupe is not None:
@@ -372,12 +379,15 @@ def dedupe_meta(policy: DedupePolicy | None) -> str:
     }, sort_keys=True)  # fmt: skip
 
 
-def mark_groups(rows: list[dict[str, Any]], policy: DedupePolicy) -> Groups:
-    """Find duplicate groups and write ``dup_group``/``dup_kind`` into the rows."""
-    groups = find_groups(manifest_frame(rows), policy.threshold)
-    for i, gid, kind in zip(groups.member["row"], groups.member["group"], groups.member["kind"],
-                            strict=True):  # fmt: skip
-        rows[int(i)].update(dup_group=gid, dup_kind=kind)
+def mark_groups(
+    rows: list[dict[str, Any]], policy: DedupePolicy, workers: int | None = None
+) -> Groups:
+    """Find duplicate groups and write ``dup_group``/``dup_kind``/``dup_score`` into the rows."""
+    groups = find_groups(manifest_frame(rows), policy.threshold, workers=workers)
+    m = groups.member
+    for i, gid, kind, score in zip(m["row"], m["group"], m["kind"], m["score"], strict=True):
+        rows[int(i)].update(dup_group=gid, dup_kind=kind,
+                            dup_score=None if np.isnan(score) else float(score))  # fmt: skip
     return groups
 
 

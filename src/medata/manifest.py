@@ -15,8 +15,12 @@ from medata.errors import InputError
 from medata.guard import Refused, check_regular
 from medata.records import HASH_RECIPE, MANIFEST_COLUMNS, MANIFEST_NAMES, SCHEMA_VERSION, Column
 
-_ARROW = {"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_()}
-_PANDAS = {"string": "string", "int64": "Int64", "bool": "boolean"}
+_ARROW = {"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_(),
+          "float64": pa.float64(), "binary": pa.binary()}  # fmt: skip
+_PANDAS = {"string": "string", "int64": "Int64", "bool": "boolean", "float64": "Float64",
+           "binary": "object"}  # fmt: skip
+# Columns added after schema version 1's first release: an older manifest reads with them empty.
+OPTIONAL = frozenset({"thumb", "dup_score", "phash_mirror"})
 
 
 def arrow_schema(extra: dict[str, str] | None = None) -> pa.Schema:
@@ -63,10 +67,12 @@ def read_manifest(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
         for k, v in (table.schema.metadata or {}).items()
         if k.startswith(b"medata.")
     }
-    missing = [n for n in MANIFEST_NAMES if n not in table.column_names]
+    missing = [n for n in MANIFEST_NAMES if n not in table.column_names and n not in OPTIONAL]
     if missing:
         raise InputError(f"{path} is not a medata manifest: missing columns {', '.join(missing)}")
     df = table.to_pandas()
+    for name in OPTIONAL - set(df.columns):
+        df[name] = None
     for c in MANIFEST_COLUMNS:
         try:
             df[c.name] = df[c.name].astype(_PANDAS[c.dtype])
@@ -80,6 +86,12 @@ def read_manifest(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def _check_values(df: pd.DataFrame, c: Column, path: Path) -> None:
     """Declared patterns and enums hold: a manifest is untrusted input like any other."""
+    if c.dtype == "binary":
+        bad = df[c.name].map(lambda v: v is not None and not isinstance(v, bytes))
+        if bool(bad.any()):
+            raise InputError(f"{path} is not a valid medata manifest: column {c.name!r} "
+                             "should hold bytes")  # fmt: skip
+        return
     values = df[c.name].dropna()
     if c.dtype != "string" or values.empty:
         return

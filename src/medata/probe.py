@@ -7,6 +7,7 @@ pool here, a Dask cluster later (``client.map(probe_partition, partitions)``) wi
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import io
 import multiprocessing
@@ -65,6 +66,13 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT_LOW = _dct_matrix(_IMG)[:HASH_SIZE]  # only the 8 lowest frequencies are used
 
 
+THUMB = 48  # the verification thumbnail (medata.dedupe.verify)
+
+
+def _thumb(grey: Image.Image) -> bytes:
+    return grey.resize((THUMB, THUMB), Image.Resampling.LANCZOS).tobytes()
+
+
 def _small(image: Image.Image) -> np.ndarray:
     """The 32x32 grey thumbnail pHash works on, exactly as imagehash makes it."""
     return np.asarray(image.convert("L").resize((_IMG, _IMG), Image.Resampling.LANCZOS))
@@ -112,6 +120,8 @@ class ProbeResult:
     mode: str | None = None
     format: str | None = None
     exif_orientation: int | None = None  # set when EXIF rotated the image (2..8)
+    phash_mirror: str | None = None
+    thumb: builtins.bytes | None = None  # 48x48 grey, for verifying near duplicates
     problem: Reason | None = None
     detail: str = ""
 
@@ -147,7 +157,9 @@ def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
             w, h = im.size
             base.update(width=w, height=h, exif_orientation=orientation)
         base["pixel_sha256"] = pixel_sha256(im)
-        small = _small(im)
+        grey = im.convert("L")
+        small = _small(grey)
+        base["thumb"] = _thumb(grey)
     except Exception as exc:  # noqa: BLE001
         msg = _one_line(exc)
         reason = Reason.TRUNCATED if "truncated" in msg.lower() else Reason.UNDECODABLE
@@ -189,9 +201,12 @@ def _checked_decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray |
 def _finish(decoded: list[tuple[dict[str, Any], np.ndarray | None]]) -> list[ProbeResult]:
     """Add the pHash, computed for the whole batch at once."""
     ok = [i for i, (_, small) in enumerate(decoded) if small is not None]
-    hashes = phash_batch(np.stack([decoded[i][1] for i in ok])) if ok else []  # type: ignore[misc]
-    for i, h in zip(ok, hashes, strict=True):
+    smalls = np.stack([decoded[i][1] for i in ok]) if ok else None  # type: ignore[misc]
+    hashes = phash_batch(smalls) if smalls is not None else []
+    mirrors = phash_batch(smalls[:, :, ::-1]) if smalls is not None else []
+    for i, h, m in zip(ok, hashes, mirrors, strict=True):
         decoded[i][0]["phash"] = h
+        decoded[i][0]["phash_mirror"] = m
     return [ProbeResult(**fields) for fields, _ in decoded]
 
 

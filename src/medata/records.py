@@ -14,6 +14,7 @@ SCHEMA_VERSION = 1
 
 CLASSES: tuple[str, ...] = ("Anger", "Disgust", "Fear", "Happy", "Neutral", "Surprised")
 SPLITS: tuple[str, ...] = ("train", "test")
+DUP_KINDS: tuple[str, ...] = ("exact", "near", "mirror", "crop")
 
 
 class Status(str, Enum):
@@ -58,7 +59,7 @@ class Reason(str, Enum):
 @dataclass(frozen=True)
 class Column:
     name: str
-    dtype: str  # one of: string, int64, bool
+    dtype: str  # one of: string, int64, float64, bool, binary
     nullable: bool
     description: str
     enum: tuple[str, ...] | None = None
@@ -90,6 +91,20 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
         "64-bit pHash (imagehash.phash), 16 hex digits.",
         pattern=r"^[0-9a-f]{16}$",
     ),
+    Column(
+        "phash_mirror",
+        "string",
+        True,
+        "pHash of the horizontally mirrored image: finds mirrored copies.",
+        pattern=r"^[0-9a-f]{16}$",
+    ),
+    Column(
+        "thumb",
+        "binary",
+        True,
+        "48x48 grey thumbnail of the upright image (2,304 bytes, row-major), for verifying near "
+        "duplicates without the images.",
+    ),
     Column("width", "int64", True, "Width in pixels."),
     Column("height", "int64", True, "Height in pixels."),
     Column("mode", "string", True, "PIL colour mode (L, RGB, ...)."),
@@ -113,8 +128,16 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
         "dup_kind",
         "string",
         True,
-        "exact (same bytes or pixels) or near (perceptual hash).",
-        enum=("exact", "near"),
+        "exact (same bytes or pixels), or a verified near copy: near (same framing), mirror, "
+        "or crop (re-cropped, zoomed or rotated).",
+        enum=DUP_KINDS,
+    ),
+    Column(
+        "dup_score",
+        "float64",
+        True,
+        "Verification score (aligned correlation, 1 = identical) of the near pair that joined "
+        "this row to its group; 1.0 for exact copies.",
     ),
     Column(
         "status",
@@ -145,8 +168,10 @@ HASH_RECIPE: dict[str, str] = {
     "sha256": "hashlib.sha256(file bytes)",
     "pixel_sha256": "sha256(mode + '\\0' + 'WxH' + '\\0' + Image.tobytes()) after a full decode; "
     "palette images (P, PA) converted to RGB (RGBA with transparency) first: what a viewer sees",
-    "dup_group": "connected components of pairs with equal sha256, equal pixel_sha256 or "
-    "phash Hamming distance <= the threshold (medata.dedupe in the metadata)",
+    "dup_group": "connected components of pairs with equal sha256, equal pixel_sha256, or "
+    "phash (or the mirror's phash) within the threshold (medata.dedupe in the metadata) "
+    "and verified on the thumbnails (medata.dedupe.verify)",
+    "thumb": "convert('L').resize((48, 48), LANCZOS) of the upright image, uint8 row-major",
     "orientation": "images with an EXIF orientation of 2-8 are transposed upright "
     "(PIL.ImageOps.exif_transpose) before width, height, pixel_sha256 and phash",
     "phash": "imagehash.phash(image) == DCT-II of convert('L').resize((32,32), LANCZOS), "
@@ -158,7 +183,10 @@ def json_schema(columns: tuple[Column, ...], title: str) -> dict[str, Any]:
     """A JSON Schema (draft 2020-12) for one row of a table declared by ``columns``."""
     props: dict[str, Any] = {}
     for c in columns:
-        base: dict[str, Any] = {"type": "integer" if c.dtype == "int64" else "string"}
+        kinds = {"int64": "integer", "float64": "number", "binary": "string"}
+        base: dict[str, Any] = {"type": kinds.get(c.dtype, "string")}
+        if c.dtype == "binary":
+            base["contentEncoding"] = "base64"
         if c.dtype == "bool":
             base = {"type": "boolean"}
         if c.enum is not None:

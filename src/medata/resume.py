@@ -4,6 +4,7 @@ and CRC (zip) or mtime (folder). A merge that completes deletes it."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import sqlite3
@@ -42,6 +43,7 @@ class ProbeCache:
         fields = json.loads(row[0])
         fields["key"] = entry_key
         fields["problem"] = Reason(fields["problem"]) if fields["problem"] else None
+        fields["thumb"] = base64.b64decode(fields["thumb"]) if fields.get("thumb") else None
         self.hits += 1
         return ProbeResult(**fields)
 
@@ -52,6 +54,7 @@ class ProbeCache:
         for key, r in items:
             fields = asdict(r)
             fields["problem"] = r.problem.value if r.problem else None
+            fields["thumb"] = base64.b64encode(r.thumb).decode("ascii") if r.thumb else None
             rows.append((key, json.dumps(fields)))
         with contextlib.suppress(sqlite3.Error):
             self._db.executemany("INSERT OR REPLACE INTO probe VALUES (?, ?)", rows)

@@ -126,7 +126,7 @@ def duplicates(manifest: pd.DataFrame) -> dict[str, Any]:
         "groups": int(len(n)),
         "files": int(len(g)),
         "exact": int((kind == "exact").sum()),
-        "near": int((kind == "near").sum()),
+        "near": int((kind != "exact").sum()),
         "cross_split": int((n["split"] > 1).sum()),
         "cross_source": int((n["source"] > 1).sum()),
         "conflict": label_conflicts(manifest, manifest["dup_group"]),

@@ -59,8 +59,11 @@ def plan(target: Target, policy: DedupePolicy) -> Plan:
     rows = groups.member["row"].to_numpy()
     m.loc[:, "dup_group"] = pd.NA
     m.loc[:, "dup_kind"] = pd.NA
+    m.loc[:, "dup_score"] = pd.NA
     m.loc[rows, "dup_group"] = groups.member["group"].to_numpy()
     m.loc[rows, "dup_kind"] = groups.member["kind"].to_numpy()
+    m["dup_score"] = m["dup_score"].astype("Float64")
+    m.loc[rows, "dup_score"] = groups.member["score"].to_numpy()
     decisions, moves = resolve(m, groups, policy)
     before = m[["path", "status", "split"]].copy()
     if moves:  # a moved file keeps its name under the other split

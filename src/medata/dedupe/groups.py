@@ -9,13 +9,17 @@ import numpy as np
 import pandas as pd
 
 from medata.dedupe.search import hex_to_u64, near_pairs
+from medata.dedupe.verify import SIZE
 from medata.labels import EXCLUDED_NAMES
 from medata.records import Status
 
-# Chosen on the real kmirfan archive (see README, "Deduplication"): pHash distances are even there;
-# at <= 4 every sampled pair was the same photo (re-encoded, re-cropped, grey); at 6 about one
-# pair in ten, at 8 one in five, at 10 most were different faces.
-DEFAULT_THRESHOLD = 4
+# The pHash radius of near-duplicate *candidates*; every candidate is then verified on the
+# thumbnails (medata.dedupe.verify). Unverified, pHash <= 4 was the safe limit on the real kmirfan
+# archive (at 6 about one pair in ten, at 8 one in five were different faces, and different
+# expressions of one CK+ subject chain within 4). Verified, 8 finds 146 more test copies of train
+# images in that archive (40 of 40 sampled were the same photo) at ~1.4x the merge time of the
+# unverified pHash <= 4 (bench/bench_near.py).
+DEFAULT_THRESHOLD = 8
 PROBED = (Status.KEPT.value, Status.EXCLUDED.value, Status.DUPLICATE.value, Status.LEAK.value,
           Status.CONFLICT.value)  # fmt: skip
 
@@ -28,6 +32,7 @@ class Groups:
     member: pd.DataFrame
     table: pd.DataFrame
     pairs: int
+    verified: int = 0  # near candidates checked on thumbnails
 
 
 def effective_label(manifest: pd.DataFrame) -> pd.Series:
@@ -49,16 +54,20 @@ def label_conflicts(manifest: pd.DataFrame, group: pd.Series) -> int:
 
 
 def find_groups(manifest: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
-                hash_column: str = "phash") -> Groups:  # fmt: skip
-    """Group every probed row (kept, or excluded by label) that has a hash."""
+                hash_column: str = "phash", workers: int | None = None) -> Groups:  # fmt: skip
+    """Group every probed row (kept, or excluded by label) that has a hash.
+
+    Exact pairs (same sha256 or decoded pixels) join directly. Near candidates (pHash, or the
+    pHash of one against the mirror's of the other, within ``threshold``) join only when
+    ``verify`` finds the same photo on their thumbnails; a row without a thumbnail (a manifest
+    written before thumbnails existed) keeps the plain pHash rule."""
     cand = manifest[manifest["status"].isin(PROBED) & manifest[hash_column].notna()]
     idx = cand.index.to_numpy()
     n = len(idx)
-    edges = [near_pairs(hex_to_u64(cand[hash_column].tolist()), threshold)] if n > 1 else []
-    for column in ("sha256", "pixel_sha256"):
-        codes = pd.factorize(cand[column])[0]
-        edges.append(_same_value_pairs(codes))
-    pairs = np.concatenate(edges) if edges else np.empty((0, 2), np.int64)
+    exact = [_same_value_pairs(pd.factorize(cand[c])[0]) for c in ("sha256", "pixel_sha256")]
+    exact_pairs = np.concatenate(exact) if n else np.empty((0, 2), np.int64)
+    near = _verified_near(cand, threshold, hash_column, workers) if n > 1 else _NO_EDGES
+    pairs = np.concatenate([exact_pairs, near.pairs]) if n else exact_pairs
     pairs = np.unique(pairs, axis=0) if len(pairs) else pairs
     from scipy.sparse import coo_matrix  # scipy costs ~0.15 s to import: only when grouping
     from scipy.sparse.csgraph import connected_components
@@ -68,7 +77,93 @@ def find_groups(manifest: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
     sizes = np.bincount(comp)
     grouped = sizes[comp] > 1
     member = pd.DataFrame({"row": idx[grouped], "comp": comp[grouped]})
-    return _describe(manifest, member, hash_column, len(pairs))
+    best_score, best_kind = _best_edges(n, exact_pairs, near)
+    member["score"] = best_score[grouped]
+    member["edge_kind"] = best_kind[grouped]
+    return _describe(manifest, member, hash_column, len(pairs), near.checked)
+
+
+@dataclass(frozen=True)
+class _Near:
+    pairs: np.ndarray  # (k, 2) positions, verified (or unverifiable legacy) near pairs
+    score: np.ndarray
+    kind: np.ndarray  # near, mirror, crop
+    checked: int  # candidate pairs looked at
+
+
+_NO_EDGES = _Near(np.empty((0, 2), np.int64), np.empty(0), np.empty(0, dtype=object), 0)
+
+
+def _verified_near(
+    cand: pd.DataFrame, threshold: int, hash_column: str, workers: int | None
+) -> _Near:
+    from medata.dedupe.verify import verify_many
+
+    h = hex_to_u64(cand[hash_column].tolist())
+    n = len(h)
+    straight = near_pairs(h, threshold)
+    mirrored = np.empty((0, 2), np.int64)
+    mirror_col = cand["phash_mirror"] if "phash_mirror" in cand.columns else None
+    if mirror_col is not None and mirror_col.notna().all():
+        both = np.concatenate([h, hex_to_u64(mirror_col.tolist())])
+        mp = near_pairs(both, threshold)
+        mp = mp[(mp[:, 0] < n) & (mp[:, 1] >= n)]
+        mp[:, 1] -= n
+        mirrored = np.unique(np.sort(mp[mp[:, 0] != mp[:, 1]], axis=1), axis=0)
+    pairs = np.unique(np.concatenate([straight, mirrored]), axis=0)
+    if len(pairs) == 0:
+        return _NO_EDGES
+    # The way round the search matched them: 0 as they are, 1 mirrored, 2 both (try both).
+    how = _membership(pairs, straight) + 2 * _membership(pairs, mirrored)
+    how = np.where(how == 1, 0, np.where(how == 2, 1, 2))
+    same = np.zeros(len(pairs), dtype=bool)
+    for c in ("sha256", "pixel_sha256"):  # already joined as exact: nothing to verify
+        codes = pd.factorize(cand[c])[0]
+        same |= (codes[pairs[:, 0]] == codes[pairs[:, 1]]) & (codes[pairs[:, 0]] >= 0)
+    pairs, how = pairs[~same], how[~same]
+    thumbs = cand["thumb"].tolist() if "thumb" in cand.columns else [None] * n
+    has = np.array([isinstance(t, bytes) and len(t) == SIZE * SIZE for t in thumbs])
+    checkable = has[pairs[:, 0]] & has[pairs[:, 1]]
+    # Legacy rows without thumbnails keep the plain pHash rule, never a mirror-only match.
+    keep = ~checkable & (how != 1)
+    score = np.full(len(pairs), np.nan)
+    kind = np.full(len(pairs), "near", dtype=object)
+    todo = np.flatnonzero(checkable)
+    if len(todo):
+        stack = np.zeros((n, SIZE, SIZE), dtype=np.uint8)
+        for k in np.unique(pairs[todo]):
+            stack[k] = np.frombuffer(thumbs[k], dtype=np.uint8).reshape(SIZE, SIZE)
+        for way in (0, 1, 2):
+            sel = todo[how[todo] == way]
+            if len(sel) == 0:
+                continue
+            hint = None if way == 2 else np.full(len(sel), way == 1)
+            v = verify_many(stack[pairs[sel, 0]], stack[pairs[sel, 1]], hint, workers)
+            score[sel], kind[sel], keep[sel] = np.round(v.score, 4), v.kind(), v.same
+    return _Near(pairs[keep], score[keep], kind[keep], len(todo))
+
+
+def _membership(pairs: np.ndarray, subset: np.ndarray) -> np.ndarray:
+    """1 where a row of ``pairs`` is also a row of ``subset`` (both sorted, unique), else 0."""
+    if len(subset) == 0:
+        return np.zeros(len(pairs), dtype=np.int64)
+    key = pairs[:, 0].astype(np.int64) * (1 << 32) + pairs[:, 1]
+    sub = subset[:, 0].astype(np.int64) * (1 << 32) + subset[:, 1]
+    return np.isin(key, sub).astype(np.int64)
+
+
+def _best_edges(n: int, exact: np.ndarray, near: _Near) -> tuple[np.ndarray, np.ndarray]:
+    """Per position: the best score of an edge that touches it (exact edges score 1.0), and the
+    kind of its best near edge (``near`` when it has only exact edges)."""
+    score = np.full(n, np.nan)
+    kind = np.full(n, "near", dtype=object)
+    order = np.argsort(np.nan_to_num(near.score, nan=-1.0), kind="stable")  # best written last
+    for col in (0, 1):
+        score[near.pairs[order, col]] = near.score[order]
+        kind[near.pairs[order, col]] = near.kind[order]
+    for col in (0, 1):
+        score[exact[:, col]] = 1.0
+    return score, kind
 
 
 def _same_value_pairs(codes: np.ndarray) -> np.ndarray:
@@ -86,7 +181,7 @@ def _same_value_pairs(codes: np.ndarray) -> np.ndarray:
 
 
 def _describe(manifest: pd.DataFrame, member: pd.DataFrame, hash_column: str,
-              n_pairs: int) -> Groups:  # fmt: skip
+              n_pairs: int, checked: int = 0) -> Groups:  # fmt: skip
     rows = manifest.loc[member["row"]]
     member = member.assign(
         source=rows["source"].to_numpy(),
@@ -102,8 +197,12 @@ def _describe(manifest: pd.DataFrame, member: pd.DataFrame, hash_column: str,
     anchor = pd.Series(np.where(first_pos, np.arange(len(member)), -1)).replace(-1, np.nan).ffill()
     member["distance"] = np.bitwise_count(hashes ^ hashes[anchor.astype(int).to_numpy()])
     table = _group_table(manifest, member)
-    member["kind"] = member["group"].map(table.set_index("group")["kind"])
-    return Groups(member.drop(columns=["comp", "sort_key"]), table, n_pairs)
+    group_kind = member["group"].map(table.set_index("group")["kind"])
+    member["kind"] = np.where(group_kind == "exact", "exact", member["edge_kind"])
+    low = member.groupby("group")["score"].min()
+    table["min_score"] = table["group"].map(low).round(4)
+    out = member.drop(columns=["comp", "sort_key", "edge_kind"])
+    return Groups(out, table, n_pairs, checked)
 
 
 def _group_table(manifest: pd.DataFrame, member: pd.DataFrame) -> pd.DataFrame:

@@ -144,7 +144,9 @@ def _gallery(manifest: pd.DataFrame, load: Loader, largest: int) -> str:
         for _, row in members.iterrows():
             uri = thumbnail(load(row))
             label = row["label"] if isinstance(row["label"], str) else f"({row['source_label']})"
-            caption = f"{row['split']}/{label} · {row['source']} · {row['status']}"
+            score = row.get("dup_score")
+            shown = f" · {row.get('dup_kind')} {float(score):.2f}" if pd.notna(score) else ""
+            caption = f"{row['split']}/{label} · {row['source']} · {row['status']}{shown}"
             pic = (f'<img src="{uri}" alt="{_e(row["source_path"])}" width="64" height="64">'
                    if uri else '<div class="missing">not in dataset</div>')  # fmt: skip
             cells.append(f"<figure>{pic}<figcaption>{_e(caption)}</figcaption></figure>")

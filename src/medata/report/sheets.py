@@ -13,7 +13,7 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 THUMB = 112
-CAPTION = 46
+CAPTION = 60
 
 Loader = Callable[[pd.Series], bytes | None]
 
@@ -45,9 +45,13 @@ def sheet(members: pd.DataFrame, load: Loader) -> Image.Image:
         status = str(row["status"])
         colour = {"kept": (0, 110, 0), "excluded": (110, 110, 110)}.get(status, (180, 0, 0))
         label = row["label"] if isinstance(row["label"], str) else f"({row['source_label']})"
-        lines = [f"{row['split']} / {label}", f"{row['source']}  d={int(row['distance'])}", status]
+        score = row.get("score")
+        shown = f"s={float(score):.2f}" if score is not None and score == score else "s=-"
+        kind = row.get("kind") or ""
+        lines = [f"{row['split']} / {label}", f"{row['source']}  d={int(row['distance'])}",
+                 f"{kind} {shown}", status]  # fmt: skip
         for j, text in enumerate(lines):
-            draw.text((x, THUMB + 9 + j * 14), text[:20], fill=colour if j == 2 else "black",
+            draw.text((x, THUMB + 9 + j * 14), text[:20], fill=colour if j == 3 else "black",
                       font=font)  # fmt: skip
     return im
 
@@ -63,6 +67,8 @@ def write_sheets(manifest: pd.DataFrame, member: pd.DataFrame, table: pd.DataFra
     joined = manifest.loc[member["row"]].reset_index(drop=True)
     joined["dup_group"] = member["group"].to_numpy()
     joined["distance"] = member["distance"].to_numpy()
+    joined["score"] = member["score"].to_numpy()
+    joined["kind"] = member["kind"].to_numpy()
     by_group = dict(tuple(joined.groupby("dup_group", sort=False)))
     for gid in order["group"].head(max_sheets):
         path = out / f"{gid}.png"
@@ -83,7 +89,8 @@ def write_gallery(out: Path, sheets: list[tuple[str, Path]], table: pd.DataFrame
         items.append(
             f'<figure><img src="{html.escape(path.name)}" alt="{gid}" loading="lazy">'
             f"<figcaption><b>{gid}</b> · {int(g['size'])} files · {html.escape(', '.join(flags))}"
-            f" · labels {html.escape(str(g['labels']))}</figcaption></figure>"
+            f" · labels {html.escape(str(g['labels']))} · lowest score "
+            f"{html.escape(str(g.get('min_score')))}</figcaption></figure>"
         )
     counts = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>"
                      for k, v in summary.items())  # fmt: skip
@@ -93,7 +100,8 @@ def write_gallery(out: Path, sheets: list[tuple[str, Path]], table: pd.DataFrame
 img{{max-width:100%;border:1px solid #ccc}}figcaption{{font-size:.9em;color:#333}}</style></head>
 <body><h1>Duplicate groups</h1><ul>{counts}</ul>
 <p>{len(sheets)} of {len(table)} groups shown: leaks and conflicts first, then the largest.
-Under each image: split / label, source, pHash distance to the first member, and its fate.</p>
+Under each image: split / label, source, pHash distance to the first member, the kind of copy
+and its verification score (aligned correlation; 1 = identical), and its fate.</p>
 {"".join(items)}</body></html>
 """
     index = out / "index.html"

@@ -1,0 +1,255 @@
+"""Verification of near-duplicate candidates: same photo, or only a similar face?
+
+Perceptual hashes of aligned faces are close for the same person with another expression (CK+
+frames of one subject chain together at pHash distance 4). A candidate pair is therefore checked
+on the probe's 48x48 grey thumbnails:
+
+1. **Registration**: a similarity transform (scale, rotation, shift) plus gain and bias that maps
+   the second thumbnail onto the first, by Gauss-Newton (Lucas-Kanade) on a blurred, then sharp,
+   image, from a few starts (as is, mirrored, and zoomed in or out by 15%), batched over pairs.
+2. **Score**: zero-mean normalised correlation of the aligned central 36x36 pixels (``score``),
+   and the lowest correlation of its nine 12x12 blocks after a high-pass (``blocks``: detail,
+   not shading). A copy agrees everywhere; the same face with another expression disagrees
+   around the eyes, brows or mouth, so its worst block is low even when its overall
+   correlation is high (0.95 is typical).
+
+Thresholds are calibrated in ``bench/bench_near.py`` on planted copies of real images, generated
+faces with another expression and unrelated candidate pairs of the real archive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SIZE = 48  # medata.probe.THUMB
+_C = (SIZE - 1) / 2.0
+_B = SIZE // 4  # 3x3 blocks of _B pixels over the central 3*_B pixels
+_CENTRE = slice((SIZE - 3 * _B) // 2, (SIZE - 3 * _B) // 2 + 3 * _B)
+# The decision, calibrated in bench/bench_near.py: aligned correlation >= 0.90 and every detail
+# block >= 0.75, or (a near-identical picture, e.g. a heavy re-encode) >= 0.99 and blocks >= 0.5.
+MIN_SCORE, MIN_BLOCK = 0.90, 0.75
+IDENTICAL_SCORE, IDENTICAL_BLOCK = 0.99, 0.50
+_DETAIL = 1.5  # high-pass: the image minus its blur at this sigma (pixels)
+_STARTS = ((False, 1.0), (True, 1.0), (False, 1.15), (False, 1 / 1.15))
+_BATCH = 4096
+_CHUNK = 512  # pairs per task of verify_many
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Per pair: the scores, and the transform found (``mirror``, ``scale``, ``angle`` degrees)."""
+
+    score: np.ndarray
+    blocks: np.ndarray
+    mirror: np.ndarray
+    scale: np.ndarray
+    angle: np.ndarray
+
+    @property
+    def same(self) -> np.ndarray:
+        return _decide(self.score, self.blocks)
+
+    def kind(self) -> list[str]:
+        """``mirror``, ``crop`` (zoomed, re-cropped or rotated) or ``near`` (the same framing)."""
+        moved = (np.abs(np.log(self.scale)) > 0.04) | (np.abs(self.angle) > 3.0)
+        return [("mirror" if m else "crop" if c else "near")
+                for m, c in zip(self.mirror.tolist(), moved.tolist(), strict=True)]  # fmt: skip
+
+
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of each image in a stack (edges repeated)."""
+    if sigma <= 0:
+        return x
+    from scipy.ndimage import gaussian_filter
+
+    return gaussian_filter(x, sigma=(0, sigma, sigma), mode="nearest", truncate=3.0)
+
+
+def _quads(img: np.ndarray) -> np.ndarray:
+    """(n*SIZE*SIZE, 4): each pixel with its right, lower and lower-right neighbours, so that a
+    bilinear sample is one gather of 16 contiguous bytes."""
+    pad = np.pad(img, ((0, 0), (0, 1), (0, 1)), mode="edge")
+    q = np.stack([pad[:, :-1, :-1], pad[:, :-1, 1:], pad[:, 1:, :-1], pad[:, 1:, 1:]], axis=3)
+    return np.ascontiguousarray(q, dtype=np.float32).reshape(-1, 4)
+
+
+def _sample(quads: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Bilinear samples of each image (given as ``_quads``) at its own (x, y) points (edges
+    clamped), and the interpolant's x and y derivatives, from one gather."""
+    x = np.clip(x, 0, SIZE - 1.001)
+    y = np.clip(y, 0, SIZE - 1.001)
+    x0, y0 = x.astype(np.int64), y.astype(np.int64)  # non-negative: floor
+    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
+    idx = (np.arange(len(x)) * SIZE * SIZE)[:, None] + y0 * SIZE + x0
+    v = quads[idx]  # (n, P, 4)
+    v00, v01, v10, v11 = v[..., 0], v[..., 1], v[..., 2], v[..., 3]
+    top, bottom = v00 + (v01 - v00) * fx, v10 + (v11 - v10) * fx
+    dx = (v01 - v00) * (1 - fy) + (v11 - v10) * fy
+    return top + (bottom - top) * fy, dx, bottom - top
+
+
+_YY, _XX = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64)
+_MASK = np.zeros((SIZE, SIZE), dtype=bool)
+_MASK[_CENTRE, _CENTRE] = True
+_PX, _PY = (_XX[_MASK] - _C), (_YY[_MASK] - _C)  # template coordinates, centred
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    x = x - x.mean(axis=1, keepdims=True)
+    return x / (np.sqrt((x**2).mean(axis=1, keepdims=True)) + 1e-6)
+
+
+def _register(
+    a: np.ndarray, b: np.ndarray, p: np.ndarray, steps: int, stride: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Newton on p = (a, b, tx, ty): x' = (1+a) x - b y + tx, y' = b x + (1+a) y + ty,
+    matching standardised samples of ``b`` to ``a`` (both already blurred as wanted) over the
+    central mask (every ``stride``-th point). Returns p and the final mean squared error."""
+    pts = slice(None, None, stride)
+    ta = _standardise(a[:, _MASK][:, pts])
+    bb = _quads(b)
+    px, py = _PX[pts].astype(np.float32), _PY[pts].astype(np.float32)
+    err = ta
+    for _ in range(steps):
+        s, r = 1 + p[:, 0:1], p[:, 1:2]
+        x = s * px - r * py + p[:, 2:3] + _C
+        y = r * px + s * py + p[:, 3:4] + _C
+        w, ix, iy = _sample(bb, x, y)
+        mu, sd = w.mean(axis=1, keepdims=True), np.sqrt(w.var(axis=1, keepdims=True)) + 1e-6
+        err = (w - mu) / sd - ta
+        ix, iy = ix / sd, iy / sd
+        jac = np.stack([ix * px + iy * py, -ix * py + iy * px, ix, iy], axis=1)  # (n, 4, P)
+        h = np.matmul(jac, jac.transpose(0, 2, 1)) + 1e-3 * np.eye(4, dtype=np.float32)
+        g = np.matmul(jac, err[:, :, None])
+        step = np.linalg.solve(h.astype(np.float64), -g.astype(np.float64))[..., 0]
+        p = p + np.clip(step, -2.0, 2.0)
+        p[:, 0] = np.clip(p[:, 0], -0.35, 0.45)
+        p[:, 2:] = np.clip(p[:, 2:], -10, 10)
+    return p, (err**2).mean(axis=1)
+
+
+def _scores(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Correlation over the central 36x36 and the lowest of its nine 12x12 blocks; a block that
+    falls partly outside the other image (a crop shows less) does not count."""
+    s, r = 1 + p[:, 0:1], p[:, 1:2]
+    x = s * _PX - r * _PY + p[:, 2:3] + _C
+    y = r * _PX + s * _PY + p[:, 3:4] + _C
+    inside = (x >= -0.5) & (x <= SIZE - 0.5) & (y >= -0.5) & (y <= SIZE - 0.5)
+    still = not p.any()  # as they lie: no resampling needed
+    w = _standardise(b[:, _MASK] if still else _sample(_quads(b), x, y)[0])
+    ta = _standardise(a[:, _MASK])
+    score = (w * ta).mean(axis=1)
+    n = len(a)
+    # Blocks compare detail (eyes, brows, mouth), not the smooth shading: high-passed images.
+    detail = b - _blur(b, _DETAIL)
+    w = detail[:, _MASK] if still else _sample(_quads(detail), x, y)[0]
+    ta = (a - _blur(a, _DETAIL))[:, _MASK]
+
+    def blocks(v: np.ndarray) -> np.ndarray:
+        return v.reshape(n, 3, _B, 3, _B).transpose(0, 1, 3, 2, 4).reshape(n, 9, -1)
+
+    wb, tb = blocks(w), blocks(ta)
+    wb, tb = wb - wb.mean(axis=2, keepdims=True), tb - tb.mean(axis=2, keepdims=True)
+    num = (wb * tb).sum(axis=2)
+    den = np.sqrt((wb**2).sum(axis=2) * (tb**2).sum(axis=2)) + 1e-6
+    corr = np.where(blocks(inside).all(axis=2), num / den, np.inf)
+    worst = corr.min(axis=1)
+    return score, np.where(np.isfinite(worst), worst, -1.0)
+
+
+def _decide(score: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    return ((score >= MIN_SCORE) & (blocks >= MIN_BLOCK)) | (
+        (score >= IDENTICAL_SCORE) & (blocks >= IDENTICAL_BLOCK)
+    )
+
+
+def verify_many(
+    a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None, workers: int | None = None
+) -> Verdict:
+    """``verify`` over a process pool in chunks of pairs (a pure function of its arrays)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = len(a)
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    # The same chunks however many workers: float results do not depend on the pool.
+    chunks = [slice(k, k + _CHUNK) for k in range(0, n, _CHUNK)] or [slice(0, 0)]
+    hints = [None if mirrored is None else mirrored[c] for c in chunks]
+    args = ([a[c] for c in chunks], [b[c] for c in chunks], hints)
+    if workers <= 1 or len(chunks) < 2:
+        parts = list(map(verify, *args))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+            parts = list(pool.map(verify, *args))
+    return Verdict(*(np.concatenate([getattr(v, f) for v in parts])
+                     for f in ("score", "blocks", "mirror", "scale", "angle")))  # fmt: skip
+
+
+def _context():  # type: ignore[no-untyped-def]
+    import multiprocessing
+    import threading
+
+    # Fork is cheapest; with other threads running, a clean fork server avoids inherited locks.
+    return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
+
+
+def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None) -> Verdict:
+    """Compare thumbnails ``a[k]`` and ``b[k]`` ((n, 48, 48) uint8) pair by pair.
+
+    ``mirrored[k]`` says whether the candidate search matched ``b[k]`` mirrored (None: try both).
+    Pairs that already agree as they lie (re-encodes, resizes: most candidates) are decided
+    without registration. The others start from each guess (as is or mirrored; zoomed in or
+    out by 15%), are registered coarsely on blurred images, and the start with the lowest error
+    is refined on the sharp images and scored."""
+    n = len(a)
+    out = {k: np.zeros(n) for k in ("score", "blocks", "angle")}
+    out["scale"] = np.ones(n)
+    mirror = np.zeros(n, dtype=bool) if mirrored is None else mirrored.astype(bool).copy()
+    for start in range(0, n, _BATCH):
+        sl = slice(start, start + _BATCH)
+        fa, fb = a[sl].astype(np.float32), b[sl].astype(np.float32)
+        hint = None if mirrored is None else mirror[sl]
+        fbm = np.where(hint[:, None, None], fb[:, :, ::-1], fb) if hint is not None else fb
+        score, blocks = _scores(fa, np.ascontiguousarray(fbm), np.zeros((len(fa), 4)))
+        out["score"][sl], out["blocks"][sl] = score, blocks
+        todo = np.flatnonzero(~_decide(score, blocks))
+        if len(todo) == 0:
+            continue
+        r = _registered(fa[todo], fb[todo], None if hint is None else hint[todo])
+        better = r[0] > score[todo]
+        for key, values in zip(("score", "blocks"), r[:2], strict=True):
+            out[key][start + todo[better]] = values[better]
+        mirror[start + todo[better]] = r[2][better]
+        out["scale"][start + todo[better]] = r[3][better]
+        out["angle"][start + todo[better]] = r[4][better]
+    return Verdict(out["score"], out["blocks"], mirror, out["scale"], out["angle"])
+
+
+def _registered(fa: np.ndarray, fb: np.ndarray, hint: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    m = len(fa)
+    flipped = np.ascontiguousarray(fb[:, :, ::-1])
+    coarse_a, coarse_b, coarse_f = (_blur(x, 1.5) for x in (fa, fb, flipped))
+    params, errors, flips_of = [], [], []
+    for flip, scale in _STARTS:
+        if hint is not None and (flip or scale != 1.0):
+            continue  # the search says which way round, and its pHash match means no big zoom
+        p = np.zeros((m, 4))
+        p[:, 0] = scale - 1
+        use_flip = hint if hint is not None else np.full(m, flip)
+        img = np.where(use_flip[:, None, None], coarse_f, coarse_b)
+        p, err = _register(coarse_a, img, p, 6, stride=5)
+        params.append(p)
+        errors.append(err)
+        flips_of.append(use_flip)
+    pick = np.argmin(np.stack(errors), axis=0)
+    flips = np.stack(flips_of)[pick, np.arange(m)]
+    p = np.stack(params)[pick, np.arange(m)]
+    fbm = np.where(flips[:, None, None], flipped, fb)
+    p, _ = _register(_blur(fa, 0.7), _blur(fbm, 0.7), p, 3, stride=2)
+    p, _ = _register(fa, fbm, p, 2, stride=2)
+    score, blocks = _scores(fa, fbm, p)
+    zoom = np.hypot(1 + p[:, 0], p[:, 1])
+    angle = np.degrees(np.arctan2(p[:, 1], 1 + p[:, 0]))
+    return score, blocks, flips, zoom, angle

@@ -1,0 +1,150 @@
+"""Near duplicates on faces (issue 11): mirrored copies are found, the same person with another
+expression is never taken for a copy, frames of one sequence are, and every decision carries its
+verification score."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from medata.dedupe.dataset import load_target, plan
+from medata.dedupe.groups import DEFAULT_THRESHOLD, find_groups
+from medata.dedupe.resolve import DedupePolicy
+from medata.dedupe.verify import verify
+from medata.ingest import InputSpec, MergeOptions, merge
+from medata.probe import THUMB, probe_bytes
+from medata.synth import draw_face
+
+from .test_security import generic_source
+
+EXPRESSIONS = ["anger", "disgust", "fear", "happy", "neutral", "sad", "surprised"]
+
+
+def _png(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _ck_face(seed: int, expression: str, shift: int = 0) -> Image.Image:
+    """A CK+-like frame: an aligned 48x48 grey face of subject ``seed``."""
+    face = draw_face(expression, random.Random(seed))
+    if shift:
+        face = face.rotate(0, translate=(shift, shift))
+    return face.resize((48, 48), Image.Resampling.BILINEAR)
+
+
+def _distance(a: bytes, b: bytes) -> int:
+    return bin(int(probe_bytes("a", a).phash, 16) ^ int(probe_bytes("b", b).phash, 16)).count("1")
+
+
+def test_the_same_subject_with_another_expression_is_never_a_copy(tmp_path):
+    files, close = {}, 0
+    for s in range(30):
+        e1, e2 = random.Random(s).sample(EXPRESSIONS, 2)
+        a, b = _png(_ck_face(s, e1)), _png(_ck_face(s, e2))
+        files[f"train/happy/S{s:03d}_001_{e1}.png"] = a
+        files[f"test/happy/S{s:03d}_002_{e2}.png"] = b
+        close += _distance(a, b) <= DEFAULT_THRESHOLD
+    assert close >= 10  # the pHash rule alone would have joined these: verification decides
+    src = generic_source(tmp_path / "src", files)
+    m = merge([InputSpec(src, "generic")], tmp_path / "out", MergeOptions(workers=1)).manifest
+    assert (m["status"] == "kept").all(), m.loc[m["status"] != "kept", ["source_path", "detail"]]
+
+
+def test_the_next_frame_of_a_sequence_is_a_near_duplicate(tmp_path):
+    files = {}
+    for s in range(6):
+        files[f"train/happy/S{s:03d}_001_a.png"] = _png(_ck_face(100 + s, "happy"))
+        files[f"train/happy/S{s:03d}_001_b.png"] = _png(_ck_face(100 + s, "happy", shift=1))
+    src = generic_source(tmp_path / "src", files)
+    m = merge([InputSpec(src, "generic")], tmp_path / "out", MergeOptions(workers=1)).manifest
+    joined = m[m["dup_group"].notna()]
+    assert joined["dup_group"].nunique() >= 5
+    assert (joined["dup_score"] >= 0.9).all()
+
+
+def test_a_mirrored_test_copy_of_a_train_image_is_a_leak_of_kind_mirror(real_zip, tmp_path):
+    with zipfile.ZipFile(real_zip) as zf:
+        names = [n for n in sorted(zf.namelist()) if "/train/happiness/" in n][:5]
+        images = [Image.open(io.BytesIO(zf.read(n))).convert("RGB") for n in names]
+    files = {}
+    for k, im in enumerate(images):
+        files[f"train/happy/h{k}.png"] = _png(im)
+        files[f"test/happy/m{k}.png"] = _png(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    src = generic_source(tmp_path / "src", files)
+    m = merge([InputSpec(src, "generic")], tmp_path / "out", MergeOptions(workers=1)).manifest
+    mirrored = m[m["source_path"].str.startswith("test/")]
+    assert (mirrored["status"] == "leak").all()
+    assert set(mirrored["dup_kind"]) == {"mirror"}
+    assert (mirrored["dup_score"] >= 0.9).all()
+
+
+def test_verification_accepts_a_zoomed_copy_and_rejects_another_photo(real_zip):
+    with zipfile.ZipFile(real_zip) as zf:
+        names = [n for n in sorted(zf.namelist()) if "/train/anger/" in n][:40]
+        images = [Image.open(io.BytesIO(zf.read(n))).convert("L") for n in names]
+
+    def thumb(im: Image.Image) -> np.ndarray:
+        return np.asarray(im.resize((THUMB, THUMB), Image.Resampling.LANCZOS))
+
+    originals = np.stack([thumb(im) for im in images[:20]])
+    zoomed = np.stack([thumb(im.crop((6, 4, 74, 72)).resize((80, 80))) for im in images[:20]])
+    others = np.stack([thumb(im) for im in images[20:]])
+    assert verify(originals, zoomed).same.mean() >= 0.9
+    assert not verify(originals, others).same.any()
+    exact = verify(originals, originals)
+    assert np.allclose(exact.score, 1.0, atol=1e-3) and exact.same.all()
+
+
+def test_every_grouped_row_records_its_score_and_every_probed_row_its_thumbnail(demo_merged):
+    m = demo_merged.manifest
+    grouped = m[m["dup_group"].notna()]
+    assert grouped["dup_score"].notna().all()
+    assert ((grouped["dup_score"] > 0) & (grouped["dup_score"] <= 1.0001)).all()
+    exact = grouped[grouped["dup_kind"] == "exact"]
+    assert (exact["dup_score"] == 1.0).all()
+    decoded = m[m["phash"].notna()]
+    assert decoded["thumb"].map(lambda t: isinstance(t, bytes) and len(t) == THUMB**2).all()
+    assert set(grouped["dup_kind"]) <= {"exact", "near", "mirror", "crop"}
+
+
+def test_a_manifest_without_thumbnails_keeps_the_plain_phash_rule(demo_merged, tmp_path):
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(demo_merged.out / "manifest.parquet")
+    old = table.drop_columns(["thumb", "dup_score", "phash_mirror"])
+    pq.write_table(old, tmp_path / "old.parquet")
+    target = load_target(tmp_path / "old.parquet")
+    assert target.manifest["thumb"].isna().all()
+    plain = find_groups(target.manifest, 4)
+    assert len(plain.member) > 0 and plain.verified == 0
+    p = plan(target, DedupePolicy())
+    assert len(p.groups.member) >= len(plain.member)
+
+
+def test_merge_and_dedupe_give_the_same_groups_and_scores(demo_merged):
+    target = load_target(demo_merged.out)
+    p = plan(target, DedupePolicy())
+    before = demo_merged.manifest[["source_path", "dup_group", "dup_kind", "dup_score"]]
+    after = p.manifest[["source_path", "dup_group", "dup_kind", "dup_score"]]
+    pd.testing.assert_frame_equal(before.reset_index(drop=True), after.reset_index(drop=True),
+                                  check_dtype=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_verification_gives_the_same_result_with_any_number_of_workers(workers):
+    from medata.dedupe.verify import verify_many
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, size=(1200, THUMB, THUMB), dtype=np.uint8)
+    shifted = np.roll(base, 1, axis=2)
+    one = verify_many(base, shifted, None, workers=1)
+    other = verify_many(base, shifted, None, workers=workers)
+    assert np.array_equal(one.score, other.score) and np.array_equal(one.blocks, other.blocks)
