@@ -101,15 +101,18 @@ def _verified_near(
 
     h = hex_to_u64(cand[hash_column].tolist())
     n = len(h)
-    straight = near_pairs(h, threshold)
     mirrored = np.empty((0, 2), np.int64)
     mirror_col = cand["phash_mirror"] if "phash_mirror" in cand.columns else None
     if mirror_col is not None and mirror_col.notna().all():
-        both = np.concatenate([h, hex_to_u64(mirror_col.tolist())])
-        mp = near_pairs(both, threshold)
-        mp = mp[(mp[:, 0] < n) & (mp[:, 1] >= n)]
+        # One search over both hash sets: pairs within the first half are the plain candidates,
+        # pairs across the halves the mirrored ones (pairs i < j come sorted).
+        found = near_pairs(np.concatenate([h, hex_to_u64(mirror_col.tolist())]), threshold)
+        straight = found[found[:, 1] < n]
+        mp = found[(found[:, 0] < n) & (found[:, 1] >= n)]
         mp[:, 1] -= n
         mirrored = np.unique(np.sort(mp[mp[:, 0] != mp[:, 1]], axis=1), axis=0)
+    else:
+        straight = near_pairs(h, threshold)
     pairs = np.unique(np.concatenate([straight, mirrored]), axis=0)
     if len(pairs) == 0:
         return _NO_EDGES
