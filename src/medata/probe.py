@@ -248,6 +248,16 @@ def partitions(keys: Sequence[str], size: int) -> Iterator[list[str]]:
         yield list(keys[i : i + size])
 
 
+def pool_context() -> BaseContext:
+    """Fork is cheapest, but forking a process that runs other threads can deadlock a child on a
+    lock held at fork time; then workers come from a clean fork server instead."""
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    server = multiprocessing.get_context("forkserver")
+    server.set_forkserver_preload(["medata.probe"])
+    return server
+
+
 def probe_many(
     tasks: Sequence[tuple[InputRef, Sequence[str]]],
     workers: int | None = None,
@@ -272,16 +282,7 @@ def probe_many(
         for ref, part in jobs:
             collect(ref, probe_partition(ref, part))
         return out
-    # Fork is cheapest, but forking a process that runs other threads can deadlock a child on a
-    # lock held at fork time; then workers come from a clean fork server instead.
-    ctx: BaseContext
-    if threading.active_count() == 1:
-        ctx = multiprocessing.get_context("fork")
-    else:
-        server = multiprocessing.get_context("forkserver")
-        server.set_forkserver_preload(["medata.probe"])
-        ctx = server
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
         futures: list[Any] = [(ref, pool.submit(probe_partition, ref, part)) for ref, part in jobs]
         for ref, fut in futures:
             collect(ref, fut.result())

@@ -172,6 +172,8 @@ def verify_many(
     import os
     from concurrent.futures import ProcessPoolExecutor
 
+    from medata.probe import pool_context
+
     n = len(a)
     workers = workers if workers is not None else (os.cpu_count() or 1)
     # The same chunks however many workers: float results do not depend on the pool.
@@ -181,18 +183,10 @@ def verify_many(
     if workers <= 1 or len(chunks) < 2:
         parts = list(map(verify, *args))
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
             parts = list(pool.map(verify, *args))
     return Verdict(*(np.concatenate([getattr(v, f) for v in parts])
                      for f in ("score", "blocks", "mirror", "scale", "angle")))  # fmt: skip
-
-
-def _context():  # type: ignore[no-untyped-def]
-    import multiprocessing
-    import threading
-
-    # Fork is cheapest; with other threads running, a clean fork server avoids inherited locks.
-    return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
 
 
 def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None) -> Verdict:
