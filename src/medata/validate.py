@@ -22,6 +22,7 @@ from medata.checks.findings import Findings, Severity, StopValidation
 from medata.checks.layout import check_rows, scan_tree
 from medata.checks.reference import compare, read_reference
 from medata.errors import UsageError
+from medata.guard import MAX_FILE_BYTES
 from medata.ingest import NullProgress, Progress
 
 
@@ -32,6 +33,7 @@ class ValidateOptions:
     against: Path | None = None
     follow_links: bool = False  # accept links out of DIR (datasets merged with --link symlink)
     workers: int | None = None
+    max_file_bytes: int = MAX_FILE_BYTES  # a larger file is reported too_large, never read whole
 
 
 @dataclass
@@ -84,7 +86,7 @@ def _run(
     files = sorted(tree.files)
     progress.stage("check", len(files))
     facts = inspect_files(root, files, manifest, options.deep, findings, options.workers,
-                          progress.advance)  # fmt: skip
+                          progress.advance, options.max_file_bytes)  # fmt: skip
     counts["decoded"] = sum(1 for f in facts.values() if f.decoded)
     if df is None:
         return

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from medata.checks.findings import Code, Findings
+from medata.guard import MAX_FILE_BYTES
 from medata.inputs import FORMAT_EXTENSIONS as EXTENSIONS
 from medata.inputs import InputRef
 from medata.probe import probe_many
@@ -67,6 +68,7 @@ def inspect_files(
     findings: Findings,
     workers: int | None = None,
     advance: Callable[[int], None] | None = None,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> dict[str, FileFacts]:
     """sha256 and format of each file: decoded fully, unless the manifest vouches for it."""
     facts: dict[str, FileFacts] = {}
@@ -79,7 +81,7 @@ def inspect_files(
             todo.append(rel)
     if advance is not None and len(files) > len(todo):
         advance(len(files) - len(todo))
-    ref = InputRef("dir", str(root.resolve()))
+    ref = InputRef("dir", str(root.resolve()), max_file_bytes)
     keys = [str(Path(ref.location) / rel) for rel in todo]
     n_workers = workers if workers is not None else (1 if len(keys) < 256 else None)
     results = probe_many([(ref, keys)], workers=n_workers, on_progress=advance)

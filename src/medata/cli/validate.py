@@ -43,11 +43,15 @@ def validate_command(
         bool, typer.Option("--follow-links", help="Accept links out of DIR (merge --link symlink).")
     ] = False,
     workers: Annotated[int | None, typer.Option(help="Decode processes.")] = None,
+    max_file_mb: Annotated[
+        float, typer.Option(help="Report a file over this many MiB as too_large, unread.")
+    ] = 64.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the exit status.")] = False,
 ) -> None:
     """Check annotations.csv against the folders and the images; changes nothing."""
     options = ValidateOptions(deep=deep, fail_fast=fail_fast, against=against,
-                              follow_links=follow_links, workers=workers)  # fmt: skip
+                              follow_links=follow_links, workers=workers,
+                              max_file_bytes=int(max_file_mb * 2**20))  # fmt: skip
     show = output_format is Format.text and not quiet
     err = Console(stderr=True)
     bar = RichProgress(err) if show else None
