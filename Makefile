@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_dedupe.py
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_near.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m medata.schemas_export
