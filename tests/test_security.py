@@ -313,3 +313,13 @@ def test_symlinked_dataset_shares_nothing_with_the_outside(tmp_path):
     rel = read_csv(ds / "annotations.csv")["file_name"].iloc[0]
     assert read_inside(link, rel) == (ds / rel).read_bytes()
     shutil.rmtree(ds)
+
+
+def test_train_baseline_refuses_a_fifo_in_place_of_annotations_csv(tmp_path):
+    pytest.importorskip("torch", reason="the train extra is part of make test")
+    ds = small_dataset(tmp_path)
+    (ds / "manifest.parquet").unlink()
+    (ds / "annotations.csv").unlink()
+    os.mkfifo(ds / "annotations.csv")
+    r = run("train-baseline", str(ds), "--quick", "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "FIFO" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -14,6 +14,8 @@ import pandas as pd
 from PIL import Image
 
 from medata.errors import UsageError
+from medata.guard import MAX_TABLE_BYTES, Refused, read_file
+from medata.output import read_csv
 from medata.records import CLASSES, Status
 
 SIZE = 48
@@ -28,7 +30,9 @@ class Rows:
 
 
 def load_rows(target: Path) -> Rows:
-    """Kept rows of a dataset folder (manifest.parquet, else annotations.csv) or a manifest."""
+    """Kept rows of a dataset folder (manifest.parquet, else annotations.csv) or a manifest.
+
+    Both tables are read through the guard (a FIFO named manifest.parquet never blocks)."""
     from medata.manifest import read_manifest
 
     manifest_path = target / "manifest.parquet" if target.is_dir() else target
@@ -41,14 +45,21 @@ def load_rows(target: Path) -> Rows:
     elif (root / "annotations.csv").exists():
         manifest = None
         source = root / "annotations.csv"
-        ann = pd.read_csv(source, dtype=str)
+        ann = read_csv(io.StringIO(_read_table(source).decode("utf-8-sig")))
         frame = pd.DataFrame(
             {"path": ann["file_name"], "label": ann["label"], "split": ann["split"]}
         )
     else:
         raise UsageError(f"{target} holds neither manifest.parquet nor annotations.csv")
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    digest = hashlib.sha256(_read_table(source)).hexdigest()
     return Rows(frame.reset_index(drop=True), manifest, root, digest)
+
+
+def _read_table(path: Path) -> bytes:
+    try:
+        return read_file(path, MAX_TABLE_BYTES)
+    except Refused as exc:
+        raise UsageError(f"cannot read {path}: {exc.detail}") from None
 
 
 def check_trainable(frame: pd.DataFrame) -> None:
