@@ -323,3 +323,9 @@ def test_train_baseline_refuses_a_fifo_in_place_of_annotations_csv(tmp_path):
     os.mkfifo(ds / "annotations.csv")
     r = run("train-baseline", str(ds), "--quick", "--out", str(tmp_path / "run"))
     assert r.returncode == 2 and "FIFO" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_fifo_given_as_an_input_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "in.zip")
+    r = run("merge", str(tmp_path / "in.zip"), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and "FIFO" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Literal
 
 from medata.errors import InputError
-from medata.guard import MAX_FILE_BYTES, file_type_problem, inside, read_capped, read_file
+from medata.guard import (
+    MAX_FILE_BYTES,
+    Refused,
+    check_regular,
+    file_type_problem,
+    inside,
+    read_capped,
+    read_file,
+)
 from medata.records import Reason
 
 Kind = Literal["zip", "dir"]
@@ -89,6 +97,10 @@ def _open_input(path: Path, limit: int) -> InputRef:
         raise InputError(f"input not found: {path}")
     if path.is_dir():
         return InputRef("dir", str(path.resolve()), limit)
+    try:
+        check_regular(path)  # a FIFO given as an input would block zipfile forever
+    except Refused as exc:
+        raise InputError(f"not a folder or a zip archive: {path} ({exc.detail})") from None
     if not zipfile.is_zipfile(path):
         raise InputError(f"not a folder or a zip archive: {path}")
     try:

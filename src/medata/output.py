@@ -251,7 +251,12 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def read_csv(source: Path | io.StringIO) -> pd.DataFrame:
-    """A CSV that medata wrote, as strings (empty cells as NA), neutralisation undone."""
+    """A CSV that medata wrote, as strings (empty cells as NA), neutralisation undone. A path is
+    read through the guard (a regular file, size capped)."""
+    if isinstance(source, Path):
+        from medata.guard import MAX_TABLE_BYTES, read_file
+
+        source = io.StringIO(read_file(source, MAX_TABLE_BYTES).decode("utf-8-sig"))
     df = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
     df.columns = [str(c).strip() for c in df.columns]
     return unneutralise(df)
