@@ -4,9 +4,10 @@ Perceptual hashes of aligned faces are close for the same person with another ex
 frames of one subject chain together at pHash distance 4). A candidate pair is therefore checked
 on the probe's 48x48 grey thumbnails:
 
-1. **Registration**: a similarity transform (scale, rotation, shift) plus gain and bias that maps
-   the second thumbnail onto the first, by Gauss-Newton (Lucas-Kanade) on a blurred, then sharp,
-   image, from a few starts (as is, mirrored, and zoomed in or out by 15%), batched over pairs.
+1. **Registration**: a similarity transform (scale, rotation, shift; brightness and contrast
+   normalised away) that maps the second thumbnail onto the first, by Gauss-Newton
+   (Lucas-Kanade) on a blurred, then sharp, image, from a few starts (as is, mirrored, and
+   zoomed in or out by 15%), batched over pairs.
 2. **Score**: zero-mean normalised correlation of the aligned central 36x36 pixels (``score``),
    and the lowest correlation of its nine 12x12 blocks after a high-pass (``blocks``: detail,
    not shading). A copy agrees everywhere; the same face with another expression disagrees
@@ -23,7 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SIZE = 48  # medata.probe.THUMB
+from medata.probe import THUMB
+
+SIZE = THUMB  # the probe's thumbnail, 48x48
 _C = (SIZE - 1) / 2.0
 _B = SIZE // 4  # 3x3 blocks of _B pixels over the central 3*_B pixels
 _CENTRE = slice((SIZE - 3 * _B) // 2, (SIZE - 3 * _B) // 2 + 3 * _B)
