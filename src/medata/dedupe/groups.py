@@ -133,15 +133,16 @@ def _verified_near(
     kind = np.full(len(pairs), "near", dtype=object)
     todo = np.flatnonzero(checkable)
     if len(todo):
-        stack = np.zeros((n, SIZE, SIZE), dtype=np.uint8)
-        for k in np.unique(pairs[todo]):
-            stack[k] = np.frombuffer(thumbs[k], dtype=np.uint8).reshape(SIZE, SIZE)
+        used = np.unique(pairs[todo])  # only the thumbnails of rows in a candidate pair
+        stack = np.stack([np.frombuffer(thumbs[k], dtype=np.uint8) for k in used])
+        stack = stack.reshape(len(used), SIZE, SIZE)
+        at = np.searchsorted(used, pairs)
         for way in (0, 1, 2):
             sel = todo[how[todo] == way]
             if len(sel) == 0:
                 continue
             hint = None if way == 2 else np.full(len(sel), way == 1)
-            v = verify_many(stack[pairs[sel, 0]], stack[pairs[sel, 1]], hint, workers)
+            v = verify_many(stack[at[sel, 0]], stack[at[sel, 1]], hint, workers)
             score[sel], kind[sel], keep[sel] = np.round(v.score, 4), v.kind(), v.same
     return _Near(pairs[keep], score[keep], kind[keep], len(todo))
 
