@@ -17,13 +17,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from medata.dedupe.groups import Groups, find_groups
-from medata.dedupe.resolve import Decision, DedupePolicy, resolve
+from medata.dedupe.resolve import Decision, DedupePolicy, dedupe_meta, resolve
 from medata.errors import UsageError
 from medata.guard import MAX_FILE_BYTES
 from medata.inputs import (
@@ -37,7 +37,7 @@ from medata.inputs import (
     stem_and_ext,
 )
 from medata.labels import EXCLUDE, LabelMap
-from medata.manifest import to_frame, write_manifest
+from medata.manifest import annotations_frame, to_frame, write_manifest
 from medata.output import (
     ANNOTATIONS_FILE,
     INCOMING,
@@ -49,7 +49,8 @@ from medata.output import (
     write_csv,
 )
 from medata.probe import ProbeResult, probe_many
-from medata.records import ANNOTATION_NAMES, CLASSES, Reason, Status
+from medata.progress import NullProgress, Progress
+from medata.records import CLASSES, Reason, Status
 from medata.resume import ProbeCache, cache_path
 from medata.sources import detect, get_source
 
@@ -67,19 +68,6 @@ FORMAT_EXT = {
 SPLIT_TOKEN = re.compile(r"(?<![a-z])(train|training|test|testing|val|valid|validation)(?![a-z])")
 
 LinkMode = Literal["copy", "hardlink", "symlink"]
-
-
-class Progress(Protocol):
-    def stage(self, name: str, total: int) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-
-
-class NullProgress:
-    def stage(self, name: str, total: int) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -369,16 +357,6 @@ def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progres
     return MergeResult(out, manifest, detected, cache.hits if cache is not None else 0)
 
 
-def dedupe_meta(policy: DedupePolicy | None) -> str:
-    if policy is None:
-        return json.dumps({"enabled": False})
-    return json.dumps({
-        "enabled": True, "hash": "phash", "threshold": policy.threshold,
-        "leaks": policy.leaks.value, "conflicts": policy.conflicts.value,
-        "source_priority": list(policy.source_priority),
-    }, sort_keys=True)  # fmt: skip
-
-
 def mark_groups(
     rows: list[dict[str, Any]], policy: DedupePolicy, workers: int | None = None
 ) -> Groups:
@@ -419,21 +397,6 @@ def _check_out_not_inside_inputs(specs: Sequence[InputSpec], out: Path) -> None:
             raise UsageError(f"output folder {out} must not be inside the input {spec.path}")
         if target in src.parents or target == src:
             raise UsageError(f"input {spec.path} must not be inside the output folder {out}")
-
-
-def annotations_frame(manifest: pd.DataFrame) -> pd.DataFrame:
-    kept = manifest[manifest["status"] == Status.KEPT.value]
-    df = pd.DataFrame(
-        {
-            "file_name": kept["path"],
-            "label": kept["label"],
-            "split": kept["split"],
-            "source": kept["source"],
-            "source_path": kept["source_path"],
-            "sha256": kept["sha256"],
-        }
-    )
-    return df[list(ANNOTATION_NAMES)].sort_values("file_name", kind="stable").reset_index(drop=True)
 
 
 def _split_units(kept: list[dict[str, Any]]) -> list[str]:

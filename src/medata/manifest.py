@@ -13,7 +13,15 @@ import pyarrow.parquet as pq
 from medata import __version__
 from medata.errors import InputError
 from medata.guard import Refused, check_regular
-from medata.records import HASH_RECIPE, MANIFEST_COLUMNS, MANIFEST_NAMES, SCHEMA_VERSION, Column
+from medata.records import (
+    ANNOTATION_NAMES,
+    HASH_RECIPE,
+    MANIFEST_COLUMNS,
+    MANIFEST_NAMES,
+    SCHEMA_VERSION,
+    Column,
+    Status,
+)
 
 _ARROW = {"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_(),
           "float64": pa.float64(), "binary": pa.binary()}  # fmt: skip
@@ -108,3 +116,18 @@ def _check_values(df: pd.DataFrame, c: Column, path: Path) -> None:
 
 def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def annotations_frame(manifest: pd.DataFrame) -> pd.DataFrame:
+    kept = manifest[manifest["status"] == Status.KEPT.value]
+    df = pd.DataFrame(
+        {
+            "file_name": kept["path"],
+            "label": kept["label"],
+            "split": kept["split"],
+            "source": kept["source"],
+            "source_path": kept["source_path"],
+            "sha256": kept["sha256"],
+        }
+    )
+    return df[list(ANNOTATION_NAMES)].sort_values("file_name", kind="stable").reset_index(drop=True)

@@ -23,7 +23,7 @@ from medata.checks.layout import check_rows, scan_tree
 from medata.checks.reference import compare, read_reference
 from medata.errors import UsageError
 from medata.guard import MAX_FILE_BYTES
-from medata.ingest import NullProgress, Progress
+from medata.progress import NullProgress, Progress
 
 
 @dataclass(frozen=True)

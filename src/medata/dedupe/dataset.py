@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from medata.dedupe.groups import Groups, byte_identical_summary, find_groups
-from medata.dedupe.resolve import DedupePolicy, resolve
+from medata.dedupe.resolve import DedupePolicy, dedupe_meta, resolve
 from medata.dedupe.search import hex_to_u64
 from medata.errors import InputError, UsageError
 from medata.guard import Refused, check_regular, read_file, read_inside, resolve_inside
 from medata.inputs import Reader, list_entries, open_input
-from medata.manifest import read_manifest, write_manifest
+from medata.manifest import annotations_frame, read_manifest, write_manifest
 from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, staged_output, within, write_csv
 from medata.probe import probe_bytes
 from medata.records import CLASSES, SPLITS, Status
@@ -115,8 +115,6 @@ def apply(target: Target, p: Plan, policy: DedupePolicy) -> list[str]:
     Only files medata wrote (the manifest's kept paths and its two tables) are ever removed or
     moved; anything else in the folder (notes, images added by hand) is carried over unchanged.
     Returns those carried-over paths."""
-    from medata.ingest import annotations_frame, dedupe_meta
-
     if target.root is None:
         raise UsageError("--apply needs a dataset folder, not a manifest file")
     root = target.root

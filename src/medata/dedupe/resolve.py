@@ -3,6 +3,7 @@ silent deletion. Only rows that are kept now can change; other members give cont
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
@@ -153,3 +154,13 @@ def _duplicates(active: list[_Member], policy: DedupePolicy, decisions: list[Dec
         for m in sorted(same, key=lambda m: m.key):
             if m is not keeper:
                 decisions.append(Decision(m.row, Status.DUPLICATE, Reason.DUPLICATE_OF, keeper.row))
+
+
+def dedupe_meta(policy: DedupePolicy | None) -> str:
+    if policy is None:
+        return json.dumps({"enabled": False})
+    return json.dumps({
+        "enabled": True, "hash": "phash", "threshold": policy.threshold,
+        "leaks": policy.leaks.value, "conflicts": policy.conflicts.value,
+        "source_priority": list(policy.source_priority),
+    }, sort_keys=True)  # fmt: skip
