@@ -36,7 +36,7 @@ from medata.inputs import (
     open_input,
     stem_and_ext,
 )
-from medata.labels import EXCLUDE, LabelMap
+from medata.labels import EXCLUDE, SPLIT_WORD_IN_NAME, LabelMap
 from medata.manifest import annotations_frame, to_frame, write_manifest
 from medata.output import (
     ANNOTATIONS_FILE,
@@ -65,7 +65,6 @@ FORMAT_EXT = {
     "TIFF": ".tif",
     "PPM": ".ppm",
 }
-SPLIT_TOKEN = re.compile(r"(?<![a-z])(train|training|test|testing|val|valid|validation)(?![a-z])")
 
 LinkMode = Literal["copy", "hardlink", "symlink"]
 
@@ -425,7 +424,7 @@ def _split_units(kept: list[dict[str, Any]]) -> list[str]:
 def slug(stem: str, limit: int = 48) -> str:
     """ASCII, lower case, split words removed, at most ``limit`` characters."""
     text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode().lower()
-    text = SPLIT_TOKEN.sub(" ", text)
+    text = SPLIT_WORD_IN_NAME.sub(" ", text)
     text = "_".join(re.findall(r"[a-z0-9]+", text))
     return text[:limit].strip("_") or "img"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,13 @@ SPLIT_WORDS: dict[str, str] = {
     "test": "test",
     "testing": "test",
 }
+
+
+# Words that mislead loaders when they appear in a file name (some split by substring): merge
+# removes them from output names, validate warns about them. One declaration for both.
+SPLIT_WORD_IN_NAME = re.compile(
+    r"(?<![a-z])(?:train|training|test|testing|val|valid|validation)(?![a-z])"
+)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +16,8 @@ import pandas as pd
 from medata.checks.findings import Code, Findings
 from medata.guard import inside, unsafe_reason
 from medata.inputs import is_debris
+from medata.labels import SPLIT_WORD_IN_NAME
 from medata.records import CLASSES, SPLITS
-
-SPLIT_WORD = re.compile(r"(?<![a-z])(?:train|training|test|testing|val|valid|validation)(?![a-z])")
 
 
 @dataclass
@@ -87,7 +85,7 @@ def _scan_file(
         tree.escaping.add(rel)
         return
     stem = posixpath.splitext(posixpath.basename(rel))[0].lower()
-    if SPLIT_WORD.search(stem):
+    if SPLIT_WORD_IN_NAME.search(stem):
         findings.add(Code.SPLIT_WORD_IN_NAME, rel,
                      "file name contains a split word, which misleads some loaders")  # fmt: skip
     tree.files.add(rel)
