@@ -383,3 +383,18 @@ def test_random_relabelling_cannot_raise_the_score_of_a_perfect_prediction():
     assert report(t, t, list(CLASSES))["macro_f1"] == 1.0
     shuffled = random.Random(1).sample(list(t), len(t))
     assert report(t, np.array(shuffled), list(CLASSES))["macro_f1"] < 1.0
+
+
+def test_reports_and_training_decode_only_the_allowed_formats():
+    from medata.probe import open_image, preview
+    from medata.train.data import to_array
+
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n"
+    tga = _saved("TGA")
+    for data in (eps, tga):
+        assert preview(data, 64) is None
+        with pytest.raises(Exception, match="cannot identify"):
+            open_image(data)
+    assert preview(face(5), 64).size == (64, 64)
+    pytest.importorskip("torch", reason="the train extra is part of make test")
+    assert to_array(tga) is None and to_array(face(5)).shape == (48, 48)

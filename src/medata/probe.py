@@ -69,6 +69,28 @@ _DCT_LOW = _dct_matrix(_IMG)[:HASH_SIZE]  # only the 8 lowest frequencies are us
 THUMB = 48  # the verification thumbnail (medata.dedupe.verify)
 
 
+def open_image(data: bytes) -> Image.Image:
+    """``Image.open`` restricted to the allowed, in-process decoders: every place that decodes
+    untrusted bytes (probe, reports, training, predict) goes through here."""
+    return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+
+
+def preview(data: bytes | None, size: int) -> Image.Image | None:
+    """An RGB image of at most ``size`` x ``size`` for reports, or None when undecodable."""
+    if data is None:
+        return None
+    try:
+        with warnings.catch_warnings(), open_image(data) as src:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if src.width * src.height > MAX_PIXELS:
+                return None
+            im = src.convert("RGB")
+    except Exception:  # noqa: BLE001 - the caller draws a placeholder instead
+        return None
+    im.thumbnail((size, size))
+    return im
+
+
 def _thumb(grey: Image.Image) -> bytes:
     return grey.resize((THUMB, THUMB), Image.Resampling.LANCZOS).tobytes()
 
@@ -136,7 +158,7 @@ def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
     if not data:
         return {**base, "problem": Reason.EMPTY_FILE, "detail": "file has zero bytes"}, None
     try:
-        im: Image.Image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+        im: Image.Image = open_image(data)
     except Image.DecompressionBombError as exc:
         return {**base, "problem": Reason.TOO_LARGE, "detail": _one_line(exc)}, None
     except Image.UnidentifiedImageError:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from PIL import Image
 
+from medata.probe import preview
 from medata.records import CLASSES, SPLITS
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
@@ -107,14 +107,9 @@ def _legend(names: list[str], y: float, x0: float) -> str:
 
 def thumbnail(data: bytes | None, size: int = 64) -> str | None:
     """A JPEG data URI, or None when there is nothing decodable to show."""
-    if data is None:
+    im = preview(data, size)
+    if im is None:  # shown as a placeholder instead
         return None
-    try:
-        with Image.open(io.BytesIO(data)) as src:
-            im = src.convert("RGB")
-    except Exception:  # noqa: BLE001 - shown as a placeholder instead
-        return None
-    im.thumbnail((size, size))
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -5,12 +5,13 @@ members that are not in it; a member with neither is drawn as a labelled blank."
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
+
+from medata.probe import preview
 
 THUMB = 112
 CAPTION = 60
@@ -23,13 +24,11 @@ def _thumb(data: bytes | None) -> Image.Image:
     if data is None:
         ImageDraw.Draw(tile).text((8, THUMB // 2 - 6), "(no file)", fill=(120, 120, 120))
         return tile
-    try:
-        with Image.open(io.BytesIO(data)) as src:
-            im = src.convert("RGB")
-        im.thumbnail((THUMB, THUMB))
-        tile.paste(im, ((THUMB - im.width) // 2, (THUMB - im.height) // 2))
-    except Exception:  # noqa: BLE001 - a broken file is drawn as such, the sheet goes on
+    im = preview(data, THUMB)
+    if im is None:  # a broken file is drawn as such, the sheet goes on
         ImageDraw.Draw(tile).text((8, THUMB // 2 - 6), "(undecodable)", fill=(160, 0, 0))
+    else:
+        tile.paste(im, ((THUMB - im.width) // 2, (THUMB - im.height) // 2))
     return tile
 
 

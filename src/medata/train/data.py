@@ -16,6 +16,7 @@ from PIL import Image
 from medata.errors import UsageError
 from medata.guard import MAX_TABLE_BYTES, Refused, read_file
 from medata.output import read_csv
+from medata.probe import open_image
 from medata.records import CLASSES, Status
 
 SIZE = 48
@@ -80,7 +81,7 @@ def to_array(data: bytes | None) -> np.ndarray | None:
     if data is None:
         return None
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with open_image(data) as im:
             small = im.convert("L").resize((SIZE, SIZE), Image.Resampling.BILINEAR)
     except Exception:  # noqa: BLE001 - an unreadable file is skipped and counted by the caller
         return None
