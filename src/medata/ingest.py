@@ -330,7 +330,7 @@ def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progres
         progress.stage("copy", len(candidates))
         copy_files(incoming, candidates, options.link, progress.advance)
         groups = (
-            mark_groups(rows, options.dedupe, options.workers)
+            mark_groups(rows, options.dedupe, options.workers, progress)
             if options.dedupe is not None
             else None
         )
@@ -357,10 +357,14 @@ def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progres
 
 
 def mark_groups(
-    rows: list[dict[str, Any]], policy: DedupePolicy, workers: int | None = None
+    rows: list[dict[str, Any]],
+    policy: DedupePolicy,
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> Groups:
     """Find duplicate groups and write ``dup_group``/``dup_kind``/``dup_score`` into the rows."""
-    groups = find_groups(manifest_frame(rows), policy.threshold, workers=workers)
+    groups = find_groups(manifest_frame(rows), policy.threshold, workers=workers,
+                         progress=progress)  # fmt: skip
     m = groups.member
     for i, gid, kind, score in zip(m["row"], m["group"], m["kind"], m["score"], strict=True):
         rows[int(i)].update(dup_group=gid, dup_kind=kind,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,7 @@ from medata.cli.common import ConflictsOption, LeaksOption, ThresholdOption
 from medata.dedupe.groups import DEFAULT_THRESHOLD
 from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy
 from medata.errors import UsageError
-from medata.report.console import render_dedupe, render_query
+from medata.report.console import RichProgress, render_dedupe, render_query
 from medata.report.formats import write_table
 
 
@@ -65,7 +66,9 @@ def dedupe_command(
             "give a dataset folder or a manifest (or --query IMAGE --against MANIFEST)"
         )
     t = load_target(target)
-    p = plan(t, policy)
+    bar = RichProgress(Console(stderr=True)) if not (quiet or as_json) else None
+    with bar if bar is not None else contextlib.nullcontext():
+        p = plan(t, policy, bar)
     info = summary(t, p)
     if not no_sheets:
         from medata.report.sheets import write_gallery, write_sheets

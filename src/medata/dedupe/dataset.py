@@ -23,6 +23,7 @@ from medata.inputs import Reader, list_entries, open_input
 from medata.manifest import annotations_frame, read_manifest, write_manifest
 from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, staged_output, within, write_csv
 from medata.probe import probe_bytes
+from medata.progress import Progress
 from medata.records import CLASSES, SPLITS, Status
 
 
@@ -53,9 +54,9 @@ class Plan:
     changes: pd.DataFrame  # one row per changed row: path, old status, new status, detail
 
 
-def plan(target: Target, policy: DedupePolicy) -> Plan:
+def plan(target: Target, policy: DedupePolicy, progress: Progress | None = None) -> Plan:
     m = target.manifest.copy()
-    groups = find_groups(m, policy.threshold)
+    groups = find_groups(m, policy.threshold, progress=progress)
     rows = groups.member["row"].to_numpy()
     m.loc[:, "dup_group"] = pd.NA
     m.loc[:, "dup_kind"] = pd.NA

@@ -11,6 +11,7 @@ import pandas as pd
 from medata.dedupe.search import hex_to_u64, near_pairs
 from medata.dedupe.verify import SIZE
 from medata.labels import EXCLUDED_NAMES
+from medata.progress import Progress
 from medata.records import Status
 
 # The pHash radius of near-duplicate *candidates*; every candidate is then verified on the
@@ -54,7 +55,8 @@ def label_conflicts(manifest: pd.DataFrame, group: pd.Series) -> int:
 
 
 def find_groups(manifest: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
-                hash_column: str = "phash", workers: int | None = None) -> Groups:  # fmt: skip
+                hash_column: str = "phash", workers: int | None = None,
+                progress: Progress | None = None) -> Groups:  # fmt: skip
     """Group every probed row (kept, or excluded by label) that has a hash.
 
     Exact pairs (same sha256 or decoded pixels) join directly. Near candidates (pHash, or the
@@ -66,7 +68,8 @@ def find_groups(manifest: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
     n = len(idx)
     exact = [_same_value_pairs(pd.factorize(cand[c])[0]) for c in ("sha256", "pixel_sha256")]
     exact_pairs = np.concatenate(exact) if n else np.empty((0, 2), np.int64)
-    near = _verified_near(cand, threshold, hash_column, workers) if n > 1 else _NO_EDGES
+    near = (_verified_near(cand, threshold, hash_column, workers, progress)
+            if n > 1 else _NO_EDGES)  # fmt: skip
     pairs = np.concatenate([exact_pairs, near.pairs]) if n else exact_pairs
     pairs = np.unique(pairs, axis=0) if len(pairs) else pairs
     from scipy.sparse import coo_matrix  # scipy costs ~0.15 s to import: only when grouping
@@ -95,7 +98,11 @@ _NO_EDGES = _Near(np.empty((0, 2), np.int64), np.empty(0), np.empty(0, dtype=obj
 
 
 def _verified_near(
-    cand: pd.DataFrame, threshold: int, hash_column: str, workers: int | None
+    cand: pd.DataFrame,
+    threshold: int,
+    hash_column: str,
+    workers: int | None,
+    progress: Progress | None = None,
 ) -> _Near:
     from medata.dedupe.verify import verify_many
 
@@ -133,6 +140,8 @@ def _verified_near(
     kind = np.full(len(pairs), "near", dtype=object)
     todo = np.flatnonzero(checkable)
     if len(todo):
+        if progress is not None:
+            progress.stage("verify", len(todo))
         used = np.unique(pairs[todo])  # only the thumbnails of rows in a candidate pair
         stack = np.stack([np.frombuffer(thumbs[k], dtype=np.uint8) for k in used])
         stack = stack.reshape(len(used), SIZE, SIZE)
@@ -142,7 +151,8 @@ def _verified_near(
             if len(sel) == 0:
                 continue
             hint = None if way == 2 else np.full(len(sel), way == 1)
-            v = verify_many(stack[at[sel, 0]], stack[at[sel, 1]], hint, workers)
+            v = verify_many(stack[at[sel, 0]], stack[at[sel, 1]], hint, workers,
+                            progress.advance if progress is not None else None)  # fmt: skip
             score[sel], kind[sel], keep[sel] = np.round(v.score, 4), v.kind(), v.same
     return _Near(pairs[keep], score[keep], kind[keep], len(todo))
 

@@ -20,6 +20,7 @@ faces with another expression and unrelated candidate pairs of the real archive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,9 +170,14 @@ def _decide(score: np.ndarray, blocks: np.ndarray) -> np.ndarray:
 
 
 def verify_many(
-    a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None, workers: int | None = None
+    a: np.ndarray,
+    b: np.ndarray,
+    mirrored: np.ndarray | None = None,
+    workers: int | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> Verdict:
-    """``verify`` over a process pool in chunks of pairs (a pure function of its arrays)."""
+    """``verify`` over a process pool in chunks of pairs (a pure function of its arrays);
+    ``advance(k)`` after each chunk of k pairs."""
     import os
     from concurrent.futures import ProcessPoolExecutor
 
@@ -182,12 +188,21 @@ def verify_many(
     # The same chunks however many workers: float results do not depend on the pool.
     chunks = [slice(k, k + _CHUNK) for k in range(0, n, _CHUNK)] or [slice(0, 0)]
     hints = [None if mirrored is None else mirrored[c] for c in chunks]
-    args = ([a[c] for c in chunks], [b[c] for c in chunks], hints)
+    args = list(zip([a[c] for c in chunks], [b[c] for c in chunks], hints, strict=True))
+    parts: list[Verdict] = []
+
+    def done(v: Verdict) -> None:
+        parts.append(v)
+        if advance is not None:
+            advance(len(v.score))
+
     if workers <= 1 or len(chunks) < 2:
-        parts = list(map(verify, *args))
+        for x, y, h in args:
+            done(verify(x, y, h))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
-            parts = list(pool.map(verify, *args))
+            for v in pool.map(verify, *zip(*args, strict=True)):
+                done(v)
     return Verdict(*(np.concatenate([getattr(v, f) for v in parts])
                      for f in ("score", "blocks", "mirror", "scale", "angle")))  # fmt: skip
 
