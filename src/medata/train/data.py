@@ -42,17 +42,23 @@ def load_rows(target: Path) -> Rows:
         manifest, _ = read_manifest(manifest_path)
         kept = manifest[manifest["status"] == Status.KEPT.value]
         frame = pd.DataFrame({"path": kept["path"], "label": kept["label"], "split": kept["split"]})
-        source = manifest_path
+        data = _read_table(manifest_path)
     elif (root / "annotations.csv").exists():
         manifest = None
-        source = root / "annotations.csv"
-        ann = read_csv(io.StringIO(_read_table(source).decode("utf-8-sig")))
+        data = _read_table(root / "annotations.csv")
+        try:
+            ann = read_csv(io.StringIO(data.decode("utf-8-sig")))
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise UsageError(f"cannot read {root / 'annotations.csv'}: {exc}") from None
+        missing = [c for c in ("file_name", "label", "split") if c not in ann.columns]
+        if missing:
+            raise UsageError(f"{root / 'annotations.csv'} lacks the column(s) {', '.join(missing)}")
         frame = pd.DataFrame(
             {"path": ann["file_name"], "label": ann["label"], "split": ann["split"]}
         )
     else:
         raise UsageError(f"{target} holds neither manifest.parquet nor annotations.csv")
-    digest = hashlib.sha256(_read_table(source)).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
     return Rows(frame.reset_index(drop=True), manifest, root, digest)
 
 
