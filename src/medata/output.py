@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import io
 import os
@@ -36,22 +35,21 @@ def _sidecar(out: Path, what: str) -> Path:
 
 @contextlib.contextmanager
 def _lock(out: Path) -> Iterator[None]:
+    """One writer per DIR (``filelock``: flock on POSIX, LockFileEx on Windows); never waits."""
+    from filelock import FileLock, Timeout
+
     path = _sidecar(out, "lock")
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    lock = FileLock(path, timeout=0)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputError(
-                f"another medata run is writing {out}; try again when it ends"
-            ) from None
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                path.unlink()
+        lock.acquire()
+    except Timeout:
+        raise OutputError(f"another medata run is writing {out}; try again when it ends") from None
+    try:
+        yield
     finally:
-        os.close(fd)
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still held, so that no other run can be holding it
+        lock.release()
 
 
 def _leftovers(out: Path, what: str) -> list[Path]:
