@@ -16,6 +16,7 @@ from typing import Literal
 
 from medata.errors import InputError
 from medata.guard import (
+    BOMB_RATIO,
     MAX_FILE_BYTES,
     Refused,
     check_regular,
@@ -23,14 +24,14 @@ from medata.guard import (
     inside,
     read_capped,
     read_file,
+    unsafe_reason,
 )
 from medata.records import Reason
 
 Kind = Literal["zip", "dir"]
 
-# A member whose uncompressed size is over this many times its compressed size (and over
-# BOMB_MIN_BYTES) is refused: real images compress at most ~20x.
-BOMB_RATIO = 200
+# A member declaring more than guard.BOMB_RATIO times its compressed size (and over
+# BOMB_MIN_BYTES) is refused before reading: real images compress at most ~20x.
 BOMB_MIN_BYTES = 16 * 1024 * 1024
 IMAGE_EXTS = frozenset(
     {
@@ -117,13 +118,6 @@ def list_entries(ref: InputRef) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.path, e.key))
 
 
-def _unsafe_member(name: str) -> bool:
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return True
-    parts = name.replace("\\", "/").split("/")
-    return ".." in parts
-
-
 def member_name(raw: str) -> str:
     """A member's name as a POSIX path: backslashes as slashes, ``./`` and empty parts dropped
     (some archivers store ``./Micro_Expressions/...``)."""
@@ -142,10 +136,10 @@ def _list_zip(ref: InputRef) -> list[Entry]:
     for index, info in enumerate(infos):
         if info.is_dir():
             continue
-        unsafe = _unsafe_member(info.filename)
+        unsafe = unsafe_reason(info.filename) is not None
         name = info.filename.replace("\\", "/") if unsafe else member_name(info.filename)
         key = str(index)
-        problem = _member_problem(info, index, overlapping)
+        problem = _member_problem(info, index, overlapping, unsafe)
         if problem is not None:
             out.append(Entry(name, key, info.file_size, *problem))
         else:
@@ -155,9 +149,9 @@ def _list_zip(ref: InputRef) -> list[Entry]:
 
 
 def _member_problem(
-    info: zipfile.ZipInfo, index: int, overlapping: dict[int, int]
+    info: zipfile.ZipInfo, index: int, overlapping: dict[int, int], unsafe: bool
 ) -> tuple[Reason, str] | None:
-    if _unsafe_member(info.filename):
+    if unsafe:
         return Reason.UNSAFE_PATH, "member path leaves the archive root"
     if info.flag_bits & 0x1:
         return Reason.ENCRYPTED, "member is encrypted"
@@ -215,8 +209,8 @@ def _list_dir(ref: InputRef) -> list[Entry]:
             full = base / d
             if full.is_symlink():
                 rel = full.relative_to(root).as_posix()
-                inside = _inside(full, root)
-                reason = Reason.LINKED_FOLDER if inside else Reason.LINK_OUTSIDE
+                inside_root = inside(root, full)  # never raises, even on a loop
+                reason = Reason.LINKED_FOLDER if inside_root else Reason.LINK_OUTSIDE
                 out.append(
                     Entry(
                         rel + "/", str(full), 0, reason, "symbolic link to a folder; not followed"
@@ -225,10 +219,6 @@ def _list_dir(ref: InputRef) -> list[Entry]:
         for f in filenames:
             out.append(_dir_entry(base / f, root))
     return out
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return inside(root, path)  # never raises, not even on a symlink loop
 
 
 def printable_name(rel: str) -> str | None:
@@ -245,7 +235,7 @@ def _dir_entry(full: Path, root: Path) -> Entry:
     shown = printable_name(rel)
     if shown is not None:
         return Entry(shown, str(full), 0, Reason.BAD_NAME, "file name is not valid UTF-8")
-    if full.is_symlink() and not _inside(full, root):
+    if full.is_symlink() and not inside(root, full):
         return Entry(
             rel, str(full), 0, Reason.LINK_OUTSIDE, "symbolic link points outside the source"
         )

@@ -105,7 +105,7 @@ def _check_values(df: pd.DataFrame, c: Column, path: Path) -> None:
         return
     bad = ~values.isin(c.enum) if c.enum is not None else None
     if c.pattern is not None:
-        bad = ~values.str.fullmatch(c.pattern[1:-1] if c.pattern.startswith("^") else c.pattern)
+        bad = ~values.str.fullmatch(c.pattern)
     if bad is not None and bool(bad.any()):
         row = int(bad[bad].index[0])
         raise InputError(

@@ -88,16 +88,14 @@ def check_output(out: Path, replace: bool) -> None:
 def staged_output(out: Path, replace: bool) -> Iterator[Path]:
     """Yield a staging folder; on success it becomes ``out``, on any failure it is removed."""
     out = out.absolute()
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {out} exists and is not a folder")
+    check_output(out, replace)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {out.parent}: {exc.strerror}") from exc
     with _lock(out):
         _recover(out)
-        if out.exists() and any(out.iterdir()) and not replace:
-            raise OutputError(f"output folder {out} is not empty (use --replace to replace it)")
+        check_output(out, replace)  # again, now that no other run can be writing
         staging = _sidecar(out, f"staging-{os.getpid()}")
         staging.mkdir()
         try:
