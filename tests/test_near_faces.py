@@ -148,3 +148,114 @@ def test_verification_gives_the_same_result_with_any_number_of_workers(workers):
     one = verify_many(base, shifted, None, workers=1)
     other = verify_many(base, shifted, None, workers=workers)
     assert np.array_equal(one.score, other.score) and np.array_equal(one.blocks, other.blocks)
+
+
+def _real_faces(real_zip, folder: str, count: int) -> list[Image.Image]:
+    with zipfile.ZipFile(real_zip) as zf:
+        names = [n for n in sorted(zf.namelist()) if f"/train/{folder}/" in n][:count]
+        return [Image.open(io.BytesIO(zf.read(n))).convert("RGB") for n in names]
+
+
+def _recrop(im: Image.Image, rng: random.Random) -> Image.Image:
+    """80-92% of the picture at a random offset, scaled back to its size."""
+    w, h = im.size
+    s = rng.uniform(0.80, 0.92)
+    cw, ch = int(w * s), int(h * s)
+    x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+    return im.crop((x, y, x + cw, y + ch)).resize((w, h), Image.Resampling.BICUBIC)
+
+
+def _turn(im: Image.Image, rng: random.Random) -> Image.Image:
+    angle = rng.uniform(6, 10) * rng.choice([-1, 1])
+    return im.rotate(angle, resample=Image.Resampling.BICUBIC)
+
+
+def test_recropped_and_turned_test_copies_of_train_images_are_leaks_of_kind_crop(
+    real_zip, tmp_path
+):
+    rng = random.Random(3)
+    images = _real_faces(real_zip, "surprise", 12)
+    files = {}
+    for k, im in enumerate(images):
+        files[f"train/happy/s{k}.png"] = _png(im)
+        files[f"test/happy/crop{k}.png"] = _png(_recrop(im, rng))
+        files[f"test/happy/turn{k}.png"] = _png(_turn(im, rng))
+    src = generic_source(tmp_path / "src", files)
+    m = merge([InputSpec(src, "generic")], tmp_path / "out", MergeOptions(workers=1)).manifest
+    copies = m[m["source_path"].str.startswith("test/")]
+    for kind in ("crop", "turn"):
+        of_kind = copies[copies["source_path"].str.contains(f"/{kind}")]
+        assert (of_kind["status"] == "leak").mean() >= 0.9, of_kind[["source_path", "status"]]
+    leaks = copies[copies["status"] == "leak"]
+    assert (leaks["dup_kind"] == "crop").mean() >= 0.9
+    assert (leaks["dup_score"] >= 0.9).all()
+
+
+def test_the_view_search_finds_a_crop_either_way_round_and_says_where_to_register(real_zip):
+    from medata.dedupe.views import search
+
+    rng = random.Random(5)
+    images = _real_faces(real_zip, "fear", 30)
+
+    def thumb(im: Image.Image) -> np.ndarray:
+        return np.asarray(im.convert("L").resize((THUMB, THUMB), Image.Resampling.LANCZOS))
+
+    originals = [thumb(im) for im in images]
+    crops = [thumb(_recrop(im, rng)) for im in images[:10]]
+    for copy_first in (False, True):
+        stack = np.stack(crops + originals if copy_first else originals + crops)
+        pos_copy = (lambda k: k) if copy_first else (lambda k: len(originals) + k)
+        pos_orig = (lambda k: len(crops) + k) if copy_first else (lambda k: k)
+        found = search(stack)
+        pairs = {tuple(p): k for k, p in enumerate(found.pairs.tolist())}
+        hits = 0
+        for k in range(10):
+            pair = tuple(sorted((pos_copy(k), pos_orig(k))))
+            if pair not in pairs:
+                continue
+            hits += 1
+            row = pairs[pair]
+            v = verify(stack[pair[0]][None], stack[pair[1]][None], found.mirrored[row : row + 1],
+                       found.start[row : row + 1])  # fmt: skip
+            assert v.same[0] and v.kind() == ["crop"]
+        assert hits >= 9
+
+
+def test_the_view_search_is_deterministic_and_finds_what_looking_everywhere_finds():
+    from medata.dedupe import views
+
+    rng = np.random.default_rng(1)
+    # Smooth random "faces": blurred noise, each with a shifted, zoomed twin.
+    from scipy.ndimage import gaussian_filter, zoom
+
+    base = gaussian_filter(rng.normal(size=(300, 96, 96)), (0, 4, 4))
+    base = (base - base.min()) / (base.max() - base.min()) * 255
+    twins = np.stack([zoom(b[8:88, 6:86], 96 / 80, order=1)[:96, :96] for b in base[:100]])
+    stack = np.concatenate([base, twins])[:, ::2, ::2].astype(np.uint8)
+    first, second = views.search(stack), views.search(stack)
+    assert np.array_equal(first.pairs, second.pairs)
+    assert np.array_equal(first.start, second.start)
+    found = {tuple(p) for p in first.pairs.tolist()}
+    assert sum((k, 300 + k) in found for k in range(100)) >= 90
+    # The lists only decide where to look: scanning every key finds nearly the same pairs.
+    fast = views.search(stack, top=10**6)
+    everywhere = views.search(stack, top=10**6, lists=1)
+    a = {tuple(p) for p in fast.pairs.tolist()}
+    b = {tuple(p) for p in everywhere.pairs.tolist()}
+    assert len(b) >= 100 and len(a & b) >= 0.95 * len(b) and len(a - b) <= 0.01 * len(b)
+
+
+def test_the_view_search_of_images_that_only_match_themselves_finds_nothing():
+    from scipy.ndimage import gaussian_filter
+
+    from medata.dedupe.views import search
+
+    rng = np.random.default_rng(2)
+    smooth = gaussian_filter(rng.normal(size=(40, THUMB, THUMB)), (0, 3, 3))
+    smooth = ((smooth - smooth.min()) / np.ptp(smooth) * 255).astype(np.uint8)
+    found = search(smooth)
+    assert len(found.pairs) == 0 and found.start.shape == (0, 4)
+    flat = np.full((3, THUMB, THUMB), 128, np.uint8)  # no texture: no view to match (the
+    # exact search joins identical pictures)
+    assert len(search(flat).pairs) == 0
+    assert len(search(flat[:1]).pairs) == 0

@@ -120,19 +120,24 @@ def _verified_near(
         mirrored = np.unique(np.sort(mp[mp[:, 0] != mp[:, 1]], axis=1), axis=0)
     else:
         straight = near_pairs(h, threshold)
-    pairs = np.unique(np.concatenate([straight, mirrored]), axis=0)
+    thumbs = cand["thumb"].tolist() if "thumb" in cand.columns else [None] * n
+    has = np.array([isinstance(t, bytes) and len(t) == SIZE * SIZE for t in thumbs])
+    viewed, view_mirror, view_start = _view_pairs(thumbs, has, progress)
+    pairs = np.unique(np.concatenate([straight, mirrored, viewed]), axis=0)
     if len(pairs) == 0:
         return _NO_EDGES
-    # The way round the search matched them: 0 as they are, 1 mirrored, 2 both (try both).
+    # How to register each pair: 0 as they are, 1 mirrored (pHash said which way round), 2 try
+    # both, 3 from where the view search says the transform is (a zoom, a shift, a turn).
     how = _membership(pairs, straight) + 2 * _membership(pairs, mirrored)
     how = np.where(how == 1, 0, np.where(how == 2, 1, 2))
+    at_view = np.searchsorted(_keys(viewed), _keys(pairs))
+    in_view = _membership(pairs, viewed).astype(bool)
+    how[in_view] = 3
     same = np.zeros(len(pairs), dtype=bool)
     for c in ("sha256", "pixel_sha256"):  # already joined as exact: nothing to verify
         codes = pd.factorize(cand[c])[0]
         same |= (codes[pairs[:, 0]] == codes[pairs[:, 1]]) & (codes[pairs[:, 0]] >= 0)
-    pairs, how = pairs[~same], how[~same]
-    thumbs = cand["thumb"].tolist() if "thumb" in cand.columns else [None] * n
-    has = np.array([isinstance(t, bytes) and len(t) == SIZE * SIZE for t in thumbs])
+    pairs, how, at_view = pairs[~same], how[~same], at_view[~same]
     checkable = has[pairs[:, 0]] & has[pairs[:, 1]]
     # Legacy rows without thumbnails keep the plain pHash rule, never a mirror-only match.
     keep = ~checkable & (how != 1)
@@ -146,24 +151,49 @@ def _verified_near(
         stack = np.stack([np.frombuffer(thumbs[k], dtype=np.uint8) for k in used])
         stack = stack.reshape(len(used), SIZE, SIZE)
         at = np.searchsorted(used, pairs)
-        for way in (0, 1, 2):
+        for way in (0, 1, 2, 3):
             sel = todo[how[todo] == way]
             if len(sel) == 0:
                 continue
             hint = None if way == 2 else np.full(len(sel), way == 1)
+            start = None
+            if way == 3:
+                hint, start = view_mirror[at_view[sel]], view_start[at_view[sel]]
             v = verify_many(stack[at[sel, 0]], stack[at[sel, 1]], hint, workers,
-                            progress.advance if progress is not None else None)  # fmt: skip
+                            progress.advance if progress is not None else None, start)  # fmt: skip
             score[sel], kind[sel], keep[sel] = np.round(v.score, 4), v.kind(), v.same
     return _Near(pairs[keep], score[keep], kind[keep], len(todo))
+
+
+def _keys(pairs: np.ndarray) -> np.ndarray:
+    return pairs[:, 0].astype(np.int64) * (1 << 32) + pairs[:, 1]
+
+
+def _view_pairs(
+    thumbs: list[object], has: np.ndarray, progress: Progress | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidates of the view search (re-cropped, zoomed, turned copies) among rows with a
+    thumbnail: sorted position pairs, whether the match was mirrored, and where to start
+    registering each pair."""
+    from medata.dedupe.views import search
+
+    rows = np.flatnonzero(has)
+    if len(rows) < 2:
+        return np.empty((0, 2), np.int64), np.empty(0, bool), np.empty((0, 4))
+    stack = np.frombuffer(b"".join(thumbs[k] for k in rows), dtype=np.uint8)  # type: ignore[misc]
+    if progress is not None:
+        progress.stage("views", len(rows))
+    found = search(stack.reshape(len(rows), SIZE, SIZE),
+                   advance=progress.advance if progress is not None else None)  # fmt: skip
+    # rows is ascending, so the pairs stay sorted and each start keeps its direction.
+    return rows[found.pairs], found.mirrored, found.start
 
 
 def _membership(pairs: np.ndarray, subset: np.ndarray) -> np.ndarray:
     """1 where a row of ``pairs`` is also a row of ``subset`` (both sorted, unique), else 0."""
     if len(subset) == 0:
         return np.zeros(len(pairs), dtype=np.int64)
-    key = pairs[:, 0].astype(np.int64) * (1 << 32) + pairs[:, 1]
-    sub = subset[:, 0].astype(np.int64) * (1 << 32) + subset[:, 1]
-    return np.isin(key, sub).astype(np.int64)
+    return np.isin(_keys(pairs), _keys(subset)).astype(np.int64)
 
 
 def _best_edges(n: int, exact: np.ndarray, near: _Near) -> tuple[np.ndarray, np.ndarray]:

@@ -71,24 +71,26 @@ def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
     return gaussian_filter(x, sigma=(0, sigma, sigma), mode="nearest", truncate=3.0)
 
 
+_W = SIZE + 1  # padded width
+
+
 def _quads(img: np.ndarray) -> np.ndarray:
-    """(n*SIZE*SIZE, 4): each pixel with its right, lower and lower-right neighbours, so that a
-    bilinear sample is one gather of 16 contiguous bytes."""
+    """Each image padded by one repeated row and column and flattened, so that the four
+    neighbours of a pixel are at offsets 0, 1, _W and _W + 1."""
     pad = np.pad(img, ((0, 0), (0, 1), (0, 1)), mode="edge")
-    q = np.stack([pad[:, :-1, :-1], pad[:, :-1, 1:], pad[:, 1:, :-1], pad[:, 1:, 1:]], axis=3)
-    return np.ascontiguousarray(q, dtype=np.float32).reshape(-1, 4)
+    return np.ascontiguousarray(pad, dtype=np.float32).reshape(-1)
 
 
 def _sample(quads: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
     """Bilinear samples of each image (given as ``_quads``) at its own (x, y) points (edges
-    clamped), and the interpolant's x and y derivatives, from one gather."""
+    clamped), and the interpolant's x and y derivatives."""
     x = np.clip(x, 0, SIZE - 1.001)
     y = np.clip(y, 0, SIZE - 1.001)
-    x0, y0 = x.astype(np.int64), y.astype(np.int64)  # non-negative: floor
+    x0, y0 = x.astype(np.int32), y.astype(np.int32)  # non-negative: floor
     fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
-    idx = (np.arange(len(x)) * SIZE * SIZE)[:, None] + y0 * SIZE + x0
-    v = quads[idx]  # (n, P, 4)
-    v00, v01, v10, v11 = v[..., 0], v[..., 1], v[..., 2], v[..., 3]
+    idx = (np.arange(len(x), dtype=np.int32) * (_W * _W))[:, None] + y0 * _W + x0
+    v00, v01 = quads[idx], quads[idx + 1]
+    v10, v11 = quads[idx + _W], quads[idx + (_W + 1)]
     top, bottom = v00 + (v01 - v00) * fx, v10 + (v11 - v10) * fx
     dx = (v01 - v00) * (1 - fy) + (v11 - v10) * fy
     return top + (bottom - top) * fy, dx, bottom - top
@@ -175,6 +177,7 @@ def verify_many(
     mirrored: np.ndarray | None = None,
     workers: int | None = None,
     advance: Callable[[int], None] | None = None,
+    start: np.ndarray | None = None,
 ) -> Verdict:
     """``verify`` over a process pool in chunks of pairs (a pure function of its arrays);
     ``advance(k)`` after each chunk of k pairs."""
@@ -188,7 +191,8 @@ def verify_many(
     # The same chunks however many workers: float results do not depend on the pool.
     chunks = [slice(k, k + _CHUNK) for k in range(0, n, _CHUNK)] or [slice(0, 0)]
     hints = [None if mirrored is None else mirrored[c] for c in chunks]
-    args = list(zip([a[c] for c in chunks], [b[c] for c in chunks], hints, strict=True))
+    starts = [None if start is None else start[c] for c in chunks]
+    args = list(zip([a[c] for c in chunks], [b[c] for c in chunks], hints, starts, strict=True))
     parts: list[Verdict] = []
 
     def done(v: Verdict) -> None:
@@ -197,8 +201,8 @@ def verify_many(
             advance(len(v.score))
 
     if workers <= 1 or len(chunks) < 2:
-        for x, y, h in args:
-            done(verify(x, y, h))
+        for x, y, h, g in args:
+            done(verify(x, y, h, g))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
             for v in pool.map(verify, *zip(*args, strict=True)):
@@ -207,10 +211,13 @@ def verify_many(
                      for f in ("score", "blocks", "mirror", "scale", "angle")))  # fmt: skip
 
 
-def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None) -> Verdict:
+def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None,
+           start: np.ndarray | None = None) -> Verdict:  # fmt: skip
     """Compare thumbnails ``a[k]`` and ``b[k]`` ((n, 48, 48) uint8) pair by pair.
 
-    ``mirrored[k]`` says whether the candidate search matched ``b[k]`` mirrored (None: try both).
+    ``mirrored[k]`` says whether the candidate search matched ``b[k]`` mirrored (None: try both);
+    ``start[k]`` (with ``mirrored``), where the search says the transform is (see
+    ``medata.dedupe.views``): then registration starts there only.
     Pairs that already agree as they lie (re-encodes, resizes: most candidates) are decided
     without registration. The others start from each guess (as is or mirrored; zoomed in or
     out by 15%), are registered coarsely on blurred images, and the start with the lowest error
@@ -219,27 +226,34 @@ def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None) -> 
     out = {k: np.zeros(n) for k in ("score", "blocks", "angle")}
     out["scale"] = np.ones(n)
     mirror = np.zeros(n, dtype=bool) if mirrored is None else mirrored.astype(bool).copy()
-    for start in range(0, n, _BATCH):
-        sl = slice(start, start + _BATCH)
+    for first in range(0, n, _BATCH):
+        sl = slice(first, first + _BATCH)
         fa, fb = a[sl].astype(np.float32), b[sl].astype(np.float32)
         hint = None if mirrored is None else mirror[sl]
         fbm = np.where(hint[:, None, None], fb[:, :, ::-1], fb) if hint is not None else fb
-        score, blocks = _scores(fa, np.ascontiguousarray(fbm), np.zeros((len(fa), 4)))
+        # As they lie (cheap: no resampling), unless the search says they are not aligned.
+        lie = np.ones(len(fa), bool) if start is None else ~np.any(start[sl] != 0, axis=1)
+        score, blocks = np.full(len(fa), -1.0), np.full(len(fa), -1.0)
+        if lie.any():
+            still = np.zeros((int(lie.sum()), 4))
+            score[lie], blocks[lie] = _scores(fa[lie], np.ascontiguousarray(fbm[lie]), still)
         out["score"][sl], out["blocks"][sl] = score, blocks
         todo = np.flatnonzero(~_decide(score, blocks))
         if len(todo) == 0:
             continue
-        r = _registered(fa[todo], fb[todo], None if hint is None else hint[todo])
+        guess = None if start is None else start[sl][todo]
+        r = _registered(fa[todo], fb[todo], None if hint is None else hint[todo], guess)
         better = r[0] > score[todo]
         for key, values in zip(("score", "blocks"), r[:2], strict=True):
-            out[key][start + todo[better]] = values[better]
-        mirror[start + todo[better]] = r[2][better]
-        out["scale"][start + todo[better]] = r[3][better]
-        out["angle"][start + todo[better]] = r[4][better]
+            out[key][first + todo[better]] = values[better]
+        mirror[first + todo[better]] = r[2][better]
+        out["scale"][first + todo[better]] = r[3][better]
+        out["angle"][first + todo[better]] = r[4][better]
     return Verdict(out["score"], out["blocks"], mirror, out["scale"], out["angle"])
 
 
-def _registered(fa: np.ndarray, fb: np.ndarray, hint: np.ndarray | None) -> tuple[np.ndarray, ...]:
+def _registered(fa: np.ndarray, fb: np.ndarray, hint: np.ndarray | None,
+                guess: np.ndarray | None = None) -> tuple[np.ndarray, ...]:  # fmt: skip
     m = len(fa)
     flipped = np.ascontiguousarray(fb[:, :, ::-1])
     coarse_a, coarse_b, coarse_f = (_blur(x, 1.5) for x in (fa, fb, flipped))
@@ -249,6 +263,8 @@ def _registered(fa: np.ndarray, fb: np.ndarray, hint: np.ndarray | None) -> tupl
             continue  # the search says which way round, and its pHash match means no big zoom
         p = np.zeros((m, 4))
         p[:, 0] = scale - 1
+        if guess is not None:
+            p = guess.astype(np.float64).copy()
         use_flip = hint if hint is not None else np.full(m, flip)
         img = np.where(use_flip[:, None, None], coarse_f, coarse_b)
         p, err = _register(coarse_a, img, p, 6, stride=5)

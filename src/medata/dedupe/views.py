@@ -1,0 +1,277 @@
+"""Candidates for re-cropped, zoomed and rotated copies: a search over views of each thumbnail.
+
+A copy cropped to 80-92% of a photo at a random offset, or turned by a few degrees, moves every
+pixel, so its pHash is far from the original's. Instead, each image is described by a blurred,
+normalised 12x12 grid of the central 70% of its 48x48 thumbnail (the *key*), and each image also
+looks at itself through ``views``: the same window zoomed in (82% and 90%, on a grid of offsets
+5% apart, covering the whole range a crop can move), turned by -8 and +8 degrees, and mirrored.
+When B is a crop of A, one of A's zoomed views frames what B's key frames, so the two grids
+agree (cosine >= ``THRESHOLD``) although the pictures as a whole do not.
+
+The search is exact in what it scores and approximate only in where it looks: keys are cut to
+``_DIMS`` principal components and grouped into lists by spherical k-means (an inverted file);
+every view looks in the ``_PROBES`` lists whose centres it is nearest to. Everything is
+deterministic: fixed starts, fixed chunks, no random state. What is found here are only
+candidates: ``medata.dedupe.verify`` decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from medata.probe import THUMB
+
+GRID = 12  # key and views: GRID x GRID samples
+WINDOW = 0.70  # the key frames the central 70% of the thumbnail
+BLUR = 1.0  # sigma in thumbnail pixels before sampling
+ZOOMS = (0.82, 0.90)  # window sizes of the zoomed views, relative to the key's
+STEP = 0.05  # offsets of the zoomed views, as a fraction of the thumbnail
+ANGLES = (-8.0, 8.0)  # turned views, degrees
+THRESHOLD = 0.90  # cosine of the best view against a key, calibrated in bench/bench_near.py
+TOP = 2  # at most this many view candidates per image (its best partners)
+_DIMS = 48  # principal components kept for the search
+_PROBES = 4  # lists each view looks in
+_CHUNK = 2048  # images per step of the search
+_KMEANS_SAMPLE = 20_000
+_KMEANS_ROUNDS = 6
+_FLAT = 0.1 * GRID  # the norm of a window whose grid varies by ~0.1 grey level
+
+
+@dataclass(frozen=True)
+class View:
+    size: float  # side of the window, fraction of the thumbnail
+    dx: float  # centre offset, fraction of the thumbnail
+    dy: float
+    angle: float  # degrees
+    mirror: bool
+
+
+def views() -> list[View]:
+    """The key's own window first, then its mirror, the zoomed grid and the turned views."""
+    out = [View(WINDOW, 0.0, 0.0, 0.0, False), View(WINDOW, 0.0, 0.0, 0.0, True)]
+    for zoom in ZOOMS:
+        reach = (1 - zoom) / 2
+        n = int(round(2 * reach / STEP)) + 1
+        offsets = np.linspace(-reach, reach, n)
+        out += [View(WINDOW * zoom, float(dx), float(dy), 0.0, False)
+                for dy in offsets for dx in offsets]  # fmt: skip
+    out += [View(WINDOW, 0.0, 0.0, a, False) for a in ANGLES]
+    return out
+
+
+VIEWS = views()
+MIRROR_VIEW = 1
+
+
+def _sampler(view_list: list[View]) -> sparse.csr_matrix:
+    """(V * GRID * GRID, 48 * 48): bilinear taps of every view's grid, clamped to the edge."""
+    g = (np.arange(GRID) + 0.5) / GRID - 0.5
+    rows, cols, wts = [], [], []
+    for k, v in enumerate(view_list):
+        xs, ys = np.meshgrid(g * v.size, g * v.size)
+        if v.mirror:
+            xs = -xs
+        c, s = np.cos(np.radians(v.angle)), np.sin(np.radians(v.angle))
+        x = np.clip(((c * xs - s * ys + v.dx + 0.5) * THUMB - 0.5).ravel(), 0, THUMB - 1.000001)
+        y = np.clip(((s * xs + c * ys + v.dy + 0.5) * THUMB - 0.5).ravel(), 0, THUMB - 1.000001)
+        x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+        fx, fy = x - x0, y - y0
+        row = k * GRID * GRID + np.arange(GRID * GRID)
+        for ox, oy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
+                          (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):  # fmt: skip
+            rows.append(row)
+            cols.append((y0 + oy) * THUMB + x0 + ox)
+            wts.append(w)
+    shape = (len(view_list) * GRID * GRID, THUMB * THUMB)
+    m = sparse.coo_matrix((np.concatenate(wts), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=shape)  # fmt: skip
+    return m.tocsr().astype(np.float32)
+
+
+def _gauss(sigma: float) -> np.ndarray:
+    """(48, 48) matrix of a 1-D Gaussian blur with repeated edges (rows sum to 1)."""
+    radius = int(3 * sigma + 0.5)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    m = np.zeros((THUMB, THUMB))
+    for i in range(THUMB):
+        for k, t in zip(range(i - radius, i + radius + 1), taps, strict=True):
+            m[i, min(max(k, 0), THUMB - 1)] += t
+    return m.astype(np.float32)
+
+
+_ALL = _sampler(VIEWS)
+_KEY = _sampler(VIEWS[:1])
+_G = _gauss(BLUR)
+
+
+def describe(thumbs: np.ndarray, key_only: bool = False) -> np.ndarray:
+    """(n, 48, 48) uint8 thumbnails -> (n, V, GRID*GRID) unit vectors of zero mean, one per view
+    of ``VIEWS`` (view 0 is the key; ``key_only``: just that one)."""
+    blurred = _G @ thumbs.astype(np.float32) @ _G.T
+    sampler = _KEY if key_only else _ALL
+    out = np.asarray(sampler @ blurred.reshape(len(thumbs), -1).T).T
+    out = out.reshape(len(thumbs), -1, GRID * GRID)
+    out -= out.mean(axis=2, keepdims=True)
+    norm = np.linalg.norm(out, axis=2, keepdims=True)
+    # A window without texture (spread under ~0.1 grey level) has no direction: zero, so that
+    # it matches nothing instead of its rounding noise matching anything.
+    return np.where(norm > _FLAT, out / np.maximum(norm, _FLAT), 0.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Found:
+    pairs: np.ndarray  # (k, 2) positions i < j
+    cosine: np.ndarray  # best view's cosine (in the search space)
+    mirrored: np.ndarray  # bool: the best view was the mirror
+    start: np.ndarray  # (k, 4) where registration of the pair starts (see ``_starts``)
+
+
+_NOTHING = Found(
+    np.empty((0, 2), np.int64), np.empty(0, np.float32), np.empty(0, bool), np.empty((0, 4))
+)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.where(norm > 1e-6, x / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
+
+
+def _basis(keys: np.ndarray) -> np.ndarray:
+    """Principal directions of the keys (uncentred: cosines between keys are kept)."""
+    step = max(1, len(keys) // _KMEANS_SAMPLE)
+    sample = keys[::step].astype(np.float64)
+    _, _, vt = np.linalg.svd(sample, full_matrices=False)
+    dims = min(_DIMS, vt.shape[0])
+    return vt[:dims].T.astype(np.float32)
+
+
+def _centres(keys: np.ndarray, lists: int) -> np.ndarray:
+    """Spherical k-means from evenly spaced starts on an evenly spaced sample."""
+    step = max(1, len(keys) // _KMEANS_SAMPLE)
+    sample = keys[::step]
+    centres = sample[np.linspace(0, len(sample) - 1, lists).astype(np.int64)].copy()
+    for _ in range(_KMEANS_ROUNDS):
+        nearest = np.argmax(sample @ centres.T, axis=1)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, nearest, sample)
+        empty = ~np.any(sums, axis=1)
+        sums[empty] = centres[empty]
+        centres = _unit(sums)
+    return centres
+
+
+def search(
+    thumbs: np.ndarray,
+    threshold: float = THRESHOLD,
+    top: int | None = None,
+    advance: Callable[[int], None] | None = None,
+    lists: int | None = None,
+) -> Found:
+    """Pairs whose best view-to-key cosine is >= ``threshold``, at most ``top`` (default
+    ``TOP``) per image.
+
+    ``thumbs``: (n, 48, 48) uint8. Memory: the keys (n x 48 floats) and one chunk of views.
+    ``lists``: how many lists the keys are cut into (default about sqrt(n); 1 scans every key
+    for every view, the exact oracle)."""
+    n = len(thumbs)
+    top = TOP if top is None else top
+    if n < 2:
+        return _NOTHING
+    keys_full = np.concatenate([describe(thumbs[k : k + _CHUNK], key_only=True)[:, 0]
+                                for k in range(0, n, _CHUNK)])  # fmt: skip
+    basis = _basis(keys_full)
+    keys = _unit(keys_full @ basis)
+    del keys_full
+    lists = lists or int(np.clip(round(np.sqrt(n)), 1, 4096))
+    centres = _centres(keys, lists)
+    home = np.argmax(keys @ centres.T, axis=1)
+    order = np.argsort(home, kind="stable")
+    bounds = np.searchsorted(home[order], np.arange(lists + 1))
+    probes = min(_PROBES, lists)
+    found_i, found_j, found_c, found_v = [], [], [], []
+    for start in range(0, n, _CHUNK):
+        q = describe(thumbs[start : start + _CHUNK]) @ basis  # (b, V, d)
+        b, nv, d = q.shape
+        q = _unit(q).reshape(b * nv, d)
+        near = np.argpartition(-(q @ centres.T), probes - 1, axis=1)[:, :probes]
+        flat_list = near.ravel()
+        flat_query = np.repeat(np.arange(b * nv), probes)
+        by_list = np.argsort(flat_list, kind="stable")
+        cut = np.searchsorted(flat_list[by_list], np.arange(lists + 1))
+        for lst in range(lists):
+            qs = flat_query[by_list[cut[lst] : cut[lst + 1]]]
+            members = order[bounds[lst] : bounds[lst + 1]]
+            if len(qs) == 0 or len(members) == 0:
+                continue
+            cos = q[qs] @ keys[members].T
+            qi, mj = np.nonzero(cos >= threshold)
+            if len(qi) == 0:
+                continue
+            found_i.append(start + qs[qi] // nv)
+            found_v.append(qs[qi] % nv)
+            found_j.append(members[mj])
+            found_c.append(cos[qi, mj])
+        if advance is not None:
+            advance(b)
+    if not found_i:
+        return _NOTHING
+    return _best(np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_c),
+                 np.concatenate(found_v), top)  # fmt: skip
+
+
+def _best(i: np.ndarray, j: np.ndarray, cos: np.ndarray, view: np.ndarray, top: int) -> Found:
+    """One row per unordered pair (its best view), then each image's ``top`` best partners."""
+    keep = i != j
+    if not keep.any():
+        return _NOTHING
+    i, j, cos, view = i[keep], j[keep], cos[keep], view[keep]
+    a, b = np.minimum(i, j), np.maximum(i, j)
+    # Best first; ties broken by the pair, the view and its side, so that the result never
+    # depends on the order things were found in.
+    order = np.lexsort((i, view, b, a, -cos))
+    i, a, b, cos, view = i[order], a[order], b[order], cos[order], view[order]
+    _, first = np.unique(a.astype(np.int64) * (int(b.max()) + 1) + b, return_index=True)
+    first = np.sort(first)  # still best first
+    i, a, b, cos, view = i[first], a[first], b[first], cos[first], view[first]
+    # Each image keeps its `top` best pairs; a pair stays when either end keeps it.
+    ranks = _rank_within(np.stack([a, b], axis=1).ravel()).reshape(-1, 2)
+    keep = (ranks < top).any(axis=1)
+    i, a, b, cos, view = i[keep], a[keep], b[keep], cos[keep], view[keep]
+    order = np.lexsort((b, a))
+    i, a, b, cos, view = i[order], a[order], b[order], cos[order], view[order]
+    return Found(np.stack([a, b], axis=1).astype(np.int64), cos, view == MIRROR_VIEW,
+                 _starts(view, viewer_first=i == a))  # fmt: skip
+
+
+def _starts(view: np.ndarray, viewer_first: np.ndarray) -> np.ndarray:
+    """Registration starts for ``verify(thumb[first], thumb[second])``: p = (a, b, tx, ty), with
+    x' = (1+a) x - b y + tx, y' = b x + (1+a) y + ty in centred pixels of the second thumbnail.
+
+    A view of image V that matches the key of image K says: K's point u is V's point
+    z R u + t (zoom z, turn R, shift t). With K first that is the start; with V first, its
+    inverse. Mirrored views are handled by ``verify``'s flip (their z R is the identity)."""
+    size = np.array([v.size for v in VIEWS])[view]
+    angle = np.radians(np.array([v.angle for v in VIEWS])[view])
+    shift = np.stack([np.array([v.dx for v in VIEWS])[view],
+                      np.array([v.dy for v in VIEWS])[view]], axis=1) * THUMB  # fmt: skip
+    z = size / WINDOW
+    fwd = np.stack([z * np.cos(angle) - 1, z * np.sin(angle), shift[:, 0], shift[:, 1]], axis=1)
+    c, s = np.cos(angle) / z, -np.sin(angle) / z  # the inverse: (1/z) R(-angle) (x - t)
+    inv_t = -np.stack([c * shift[:, 0] - s * shift[:, 1], s * shift[:, 0] + c * shift[:, 1]], 1)
+    inv = np.stack([c - 1, s, inv_t[:, 0], inv_t[:, 1]], axis=1)
+    return np.where(viewer_first[:, None], inv, fwd)
+
+
+def _rank_within(group: np.ndarray) -> np.ndarray:
+    """Position of each element among the earlier elements with the same value (0, 1, ...)."""
+    order = np.argsort(group, kind="stable")
+    sorted_g = group[order]
+    starts = np.searchsorted(sorted_g, sorted_g, side="left")
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group)) - starts
+    return rank
