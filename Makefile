@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_near.py
+	$(BIN)/python bench/bench_views.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m medata.schemas_export

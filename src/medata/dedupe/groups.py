@@ -1,5 +1,6 @@
 """Duplicate groups: connected components of exact pairs (same sha256 or same decoded pixels)
-and near pairs (perceptual-hash distance up to a threshold), each described by its kind."""
+and verified near pairs (candidates from the pHash search and the view search), each described
+by its kind."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from medata.labels import EXCLUDED_NAMES
 from medata.progress import Progress
 from medata.records import Status
 
-# The pHash radius of near-duplicate *candidates*; every candidate is then verified on the
-# thumbnails (medata.dedupe.verify). Unverified, pHash <= 4 was the safe limit on the real kmirfan
-# archive (at 6 about one pair in ten, at 8 one in five were different faces, and different
-# expressions of one CK+ subject chain within 4). Verified, 8 finds 146 more test copies of train
-# images in that archive (40 of 40 sampled were the same photo) at ~1.4x the merge time of the
-# unverified pHash <= 4 (bench/bench_near.py).
+# The pHash radius of near-duplicate *candidates* in the same framing; re-cropped, zoomed and
+# turned copies come from the view search (medata.dedupe.views). Every candidate is verified on
+# the thumbnails (medata.dedupe.verify). Unverified, pHash <= 4 was the safe limit on the real
+# kmirfan archive (at 6 about one pair in ten, at 8 one in five were different faces, and
+# different expressions of one CK+ subject chain within 4). Verified, 8 keeps 18 copies of the
+# real archive that radius 6 loses (bench/bench_near.py, bench/bench_views.py).
 DEFAULT_THRESHOLD = 8
 PROBED = (Status.KEPT.value, Status.EXCLUDED.value, Status.DUPLICATE.value, Status.LEAK.value,
           Status.CONFLICT.value)  # fmt: skip
