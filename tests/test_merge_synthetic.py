@@ -346,3 +346,39 @@ def test_demo_sources_plant_every_problem_the_issue_lists(demo_sources: DemoSour
     p = demo_sources.planted
     assert p.exact_copies and p.near_copies and p.leaks and p.conflicts
     assert p.corrupt and p.empty and p.debris
+
+
+def test_a_failure_while_grouping_stops_the_copy_and_leaves_nothing(
+    tmp_path, demo_sources, monkeypatch
+):
+    import threading
+
+    import medata.ingest
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(medata.ingest, "find_groups", boom)
+    with pytest.raises(OutputError, match="disk full"):
+        merge([InputSpec(demo_sources.kori)], tmp_path / "out", MergeOptions(workers=2))
+    assert not any(t.name.startswith("medata-copy") for t in threading.enumerate())
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_copying_while_grouping_gives_what_one_step_after_the_other_gives(
+    tmp_path, demo_sources, monkeypatch
+):
+    import medata.ingest
+
+    specs = [InputSpec(demo_sources.kmirfan), InputSpec(demo_sources.kori)]
+    together = merge(specs, tmp_path / "a", MergeOptions(workers=2)).manifest
+
+    def in_turn(rows, candidates, incoming, options, progress):
+        medata.ingest.copy_files(incoming, candidates, options.link, progress.advance)
+        return medata.ingest.mark_groups(rows, options.dedupe, options.workers, progress)
+
+    monkeypatch.setattr(medata.ingest, "_copy_while_grouping", in_turn)
+    apart = merge(specs, tmp_path / "b", MergeOptions(workers=2)).manifest
+    cols = ["source_path", "status", "path", "dup_group", "dup_kind", "dup_score", "detail"]
+    pd.testing.assert_frame_equal(together[cols], apart[cols])
+    assert together["dup_group"].notna().any()

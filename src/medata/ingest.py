@@ -327,13 +327,12 @@ def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progres
         incoming = staging / INCOMING
         for n, r in enumerate(candidates):
             r["path"] = f"{n:08d}"
-        progress.stage("copy", len(candidates))
-        copy_files(incoming, candidates, options.link, progress.advance)
-        groups = (
-            mark_groups(rows, options.dedupe, options.workers, progress)
-            if options.dedupe is not None
-            else None
-        )
+        groups = None
+        if options.dedupe is None:
+            progress.stage("copy", len(candidates))
+            copy_files(incoming, candidates, options.link, progress.advance)
+        else:
+            groups = _copy_while_grouping(rows, candidates, incoming, options, progress)
         if options.resplit is not None:
             resplit([r for r in rows if r.get("status") == Status.KEPT.value], options.resplit)
         if groups is not None and options.dedupe is not None:
@@ -356,6 +355,50 @@ def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progres
     return MergeResult(out, manifest, detected, cache.hits if cache is not None else 0)
 
 
+def _copy_while_grouping(
+    rows: list[dict[str, Any]],
+    candidates: list[dict[str, Any]],
+    incoming: Path,
+    options: MergeOptions,
+    progress: Progress,
+) -> Groups:
+    """Find the duplicate groups (they need only the probe's results) while a thread copies the
+    kept files. The verification workers are started before that thread (a process is never
+    forked while another thread runs). A file that changed before its copy is rejected by the
+    copy; then the groups are found again without it: the result is that of one step after
+    the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from medata.dedupe.verify import verification_pool
+    from medata.progress import Held
+
+    assert options.dedupe is not None
+    threshold = options.dedupe.threshold
+    frame = manifest_frame(rows)  # a snapshot: the copy updates the rows
+    held = Held(progress)
+    with verification_pool(options.workers) as workers:
+        copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medata-copy")
+        held.stage("copy", len(candidates))
+        copying = copier.submit(copy_files, incoming, candidates, options.link, held.advance)
+        try:
+            groups = find_groups(frame, threshold, workers=options.workers, progress=progress,
+                                 pool=workers)  # fmt: skip
+        except BaseException:
+            held.cancel()
+            copier.shutdown(wait=True, cancel_futures=True)
+            raise
+        held.release()
+        try:
+            copying.result()
+        finally:
+            copier.shutdown(wait=True)
+        if any(r.get("status") != Status.KEPT.value for r in candidates):
+            groups = find_groups(manifest_frame(rows), threshold, workers=options.workers,
+                                 progress=progress, pool=workers)  # fmt: skip
+    _write_groups(rows, groups)
+    return groups
+
+
 def mark_groups(
     rows: list[dict[str, Any]],
     policy: DedupePolicy,
@@ -365,11 +408,15 @@ def mark_groups(
     """Find duplicate groups and write ``dup_group``/``dup_kind``/``dup_score`` into the rows."""
     groups = find_groups(manifest_frame(rows), policy.threshold, workers=workers,
                          progress=progress)  # fmt: skip
+    _write_groups(rows, groups)
+    return groups
+
+
+def _write_groups(rows: list[dict[str, Any]], groups: Groups) -> None:
     m = groups.member
     for i, gid, kind, score in zip(m["row"], m["group"], m["kind"], m["score"], strict=True):
         rows[int(i)].update(dup_group=gid, dup_kind=kind,
                             dup_score=None if np.isnan(score) else float(score))  # fmt: skip
-    return groups
 
 
 def apply_decisions(

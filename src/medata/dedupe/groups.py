@@ -4,6 +4,7 @@ by its kind."""
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,9 +56,14 @@ def label_conflicts(manifest: pd.DataFrame, group: pd.Series) -> int:
     return int((labels.groupby(group[rows].astype(str)).nunique() > 1).sum())
 
 
-def find_groups(manifest: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
-                hash_column: str = "phash", workers: int | None = None,
-                progress: Progress | None = None) -> Groups:  # fmt: skip
+def find_groups(
+    manifest: pd.DataFrame,
+    threshold: int = DEFAULT_THRESHOLD,
+    hash_column: str = "phash",
+    workers: int | None = None,
+    progress: Progress | None = None,
+    pool: Executor | None = None,
+) -> Groups:
     """Group every probed row (kept, or excluded by label) that has a hash.
 
     Exact pairs (same sha256 or decoded pixels) join directly. Near candidates (pHash, or the
@@ -69,7 +75,7 @@ def find_groups(manifest: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
     n = len(idx)
     exact = [_same_value_pairs(pd.factorize(cand[c])[0]) for c in ("sha256", "pixel_sha256")]
     exact_pairs = np.concatenate(exact) if n else np.empty((0, 2), np.int64)
-    near = (_verified_near(cand, threshold, hash_column, workers, progress)
+    near = (_verified_near(cand, threshold, hash_column, workers, progress, pool)
             if n > 1 else _NO_EDGES)  # fmt: skip
     pairs = np.concatenate([exact_pairs, near.pairs]) if n else exact_pairs
     pairs = np.unique(pairs, axis=0) if len(pairs) else pairs
@@ -104,6 +110,7 @@ def _verified_near(
     hash_column: str,
     workers: int | None,
     progress: Progress | None = None,
+    pool: Executor | None = None,
 ) -> _Near:
     from medata.dedupe.verify import verify_many
 
@@ -161,7 +168,8 @@ def _verified_near(
             if way == 3:
                 hint, start = view_mirror[at_view[sel]], view_start[at_view[sel]]
             v = verify_many(stack[at[sel, 0]], stack[at[sel, 1]], hint, workers,
-                            progress.advance if progress is not None else None, start)  # fmt: skip
+                            progress.advance if progress is not None else None, start,
+                            pool)  # fmt: skip
             score[sel], kind[sel], keep[sel] = np.round(v.score, 4), v.kind(), v.same
     return _Near(pairs[keep], score[keep], kind[keep], len(todo))
 

@@ -20,7 +20,9 @@ faces with another expression and unrelated candidate pairs of the real archive.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,6 +193,24 @@ def _decide(score: np.ndarray, blocks: np.ndarray, moved: np.ndarray | None = No
     return same
 
 
+@contextmanager
+def verification_pool(workers: int | None = None) -> Iterator[Executor | None]:
+    """A process pool for ``verify_many`` whose workers are all started on entry (None when one
+    worker is asked for): after that, other threads may run without a fork ever happening."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from medata.probe import pool_context
+
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=count, mp_context=pool_context()) as pool:
+        list(pool.map(int, range(count)))  # every worker started now, from this thread
+        yield pool
+
+
 def verify_many(
     a: np.ndarray,
     b: np.ndarray,
@@ -198,9 +218,11 @@ def verify_many(
     workers: int | None = None,
     advance: Callable[[int], None] | None = None,
     start: np.ndarray | None = None,
+    pool: Executor | None = None,
 ) -> Verdict:
     """``verify`` over a process pool in chunks of pairs (a pure function of its arrays);
-    ``advance(k)`` after each chunk of k pairs."""
+    ``advance(k)`` after each chunk of k pairs. ``pool``: an already started pool to use (see
+    ``verification_pool``)."""
     import os
     from concurrent.futures import ProcessPoolExecutor
 
@@ -220,7 +242,10 @@ def verify_many(
         if advance is not None:
             advance(len(v.score))
 
-    if workers <= 1 or len(chunks) < 2:
+    if pool is not None and len(chunks) >= 2:
+        for v in pool.map(verify, *zip(*args, strict=True)):
+            done(v)
+    elif workers <= 1 or len(chunks) < 2:
         for x, y, h, g in args:
             done(verify(x, y, h, g))
     else:
