@@ -106,7 +106,7 @@ def main() -> None:
     z = str(args.zip)
     print(
         "| images | view search s | pairs | peak MB | pHash search (plain) s | pHash pairs "
-        "| every key scanned s | its pairs | same pairs |"
+        "| every key scanned s | its pairs | of them found |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for n in (int(x) for x in args.sizes.split(",")):
