@@ -25,8 +25,7 @@ from medata.inputs import Reader, list_entries, open_input
 from medata.manifest import read_manifest
 from medata.probe import probe_many
 from medata.records import CLASSES, SPLITS
-from medata.stats import compute
-from medata.summary import merge_summary
+from medata.stats import compute, merge_summary
 from medata.train.metrics import report
 
 from .test_cli import run

@@ -13,7 +13,7 @@ from rich.console import Console
 from medata.dedupe.resolve import ConflictPolicy, LeakPolicy
 from medata.ingest import InputSpec, MergeOptions, merge
 from medata.report.console import RichProgress, render_merge
-from medata.summary import merge_summary
+from medata.stats import merge_summary
 
 # Options shared by merge and dedupe, declared once.
 ThresholdOption = Annotated[int, typer.Option(help="pHash Hamming distance for near duplicates.")]
