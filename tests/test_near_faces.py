@@ -259,23 +259,3 @@ def test_the_view_search_of_images_that_only_match_themselves_finds_nothing():
     # exact search joins identical pictures)
     assert len(search(flat).pairs) == 0
     assert len(search(flat[:1]).pairs) == 0
-
-
-def test_the_view_search_gives_the_same_pairs_with_a_pool_of_workers():
-    from scipy.ndimage import gaussian_filter, zoom
-
-    from medata.dedupe.verify import verification_pool
-    from medata.dedupe.views import search
-
-    rng = np.random.default_rng(3)
-    base = gaussian_filter(rng.normal(size=(2200, 60, 60)), (0, 3, 3))
-    base = ((base - base.min()) / np.ptp(base) * 255).astype(np.uint8)
-    twins = np.stack([zoom(b[5:55, 4:54], 60 / 50, order=1)[:60, :60] for b in base[:300]])
-    stack = np.concatenate([base, twins])[:, 6:54, 6:54]  # 2,500 thumbnails: two chunks
-    alone = search(stack)
-    with verification_pool(2) as pool:
-        assert pool is not None
-        pooled = search(stack, pool=pool)
-    assert len(alone.pairs) >= 250
-    for field in ("pairs", "cosine", "mirrored", "start"):
-        assert np.array_equal(getattr(alone, field), getattr(pooled, field)), field

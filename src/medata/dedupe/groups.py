@@ -130,7 +130,7 @@ def _verified_near(
         straight = near_pairs(h, threshold)
     thumbs = cand["thumb"].tolist() if "thumb" in cand.columns else [None] * n
     has = np.array([isinstance(t, bytes) and len(t) == SIZE * SIZE for t in thumbs])
-    viewed, view_mirror, view_start = _view_pairs(thumbs, has, progress, pool)
+    viewed, view_mirror, view_start = _view_pairs(thumbs, has, progress)
     pairs = np.unique(np.concatenate([straight, mirrored, viewed]), axis=0)
     if len(pairs) == 0:
         return _NO_EDGES
@@ -179,7 +179,7 @@ def _keys(pairs: np.ndarray) -> np.ndarray:
 
 
 def _view_pairs(
-    thumbs: list[object], has: np.ndarray, progress: Progress | None, pool: Executor | None
+    thumbs: list[object], has: np.ndarray, progress: Progress | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidates of the view search (re-cropped, zoomed, turned copies) among rows with a
     thumbnail: sorted position pairs, whether the match was mirrored, and where to start
@@ -192,8 +192,8 @@ def _view_pairs(
     stack = np.frombuffer(b"".join(thumbs[k] for k in rows), dtype=np.uint8)  # type: ignore[misc]
     if progress is not None:
         progress.stage("views", len(rows))
-    advance = progress.advance if progress is not None else None
-    found = search(stack.reshape(len(rows), SIZE, SIZE), advance=advance, pool=pool)
+    found = search(stack.reshape(len(rows), SIZE, SIZE),
+                   advance=progress.advance if progress is not None else None)  # fmt: skip
     # rows is ascending, so the pairs stay sorted and each start keeps its direction.
     return rows[found.pairs], found.mirrored, found.start
 

@@ -18,7 +18,6 @@ candidates: ``medata.dedupe.verify`` decides.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,58 +154,23 @@ def _centres(keys: np.ndarray, lists: int) -> np.ndarray:
     return centres
 
 
-@dataclass(frozen=True)
-class _Index:
-    """What every chunk of views is matched against (small: pickled to pool workers)."""
-
-    basis: np.ndarray  # (GRID*GRID, d)
-    keys: np.ndarray  # (n, d) unit
-    centres: np.ndarray  # (lists, d) unit
-    order: np.ndarray  # key positions sorted by list
-    bounds: np.ndarray  # (lists + 1,) where each list starts in ``order``
-    probes: int
-    threshold: float
-
-
 def search(
     thumbs: np.ndarray,
     threshold: float = THRESHOLD,
     top: int | None = None,
     advance: Callable[[int], None] | None = None,
     lists: int | None = None,
-    pool: Executor | None = None,
 ) -> Found:
     """Pairs whose best view-to-key cosine is >= ``threshold``, at most ``top`` (default
     ``TOP``) per image.
 
     ``thumbs``: (n, 48, 48) uint8. Memory: the keys (n x 48 floats) and one chunk of views.
     ``lists``: how many lists the keys are cut into (default about sqrt(n); 1 scans every key
-    for every view, the exact oracle). ``pool``: started workers that match the chunks of views
-    (the result is the same without)."""
+    for every view, the exact oracle)."""
     n = len(thumbs)
     top = TOP if top is None else top
     if n < 2:
         return _NOTHING
-    index = _index(thumbs, threshold, lists)
-    chunks = [(thumbs[k : k + _CHUNK], k) for k in range(0, n, _CHUNK)]
-    parts: list[tuple[np.ndarray, ...]] = []
-    if pool is not None and len(chunks) > 1:
-        results = pool.map(_match, [c for c, _ in chunks], [k for _, k in chunks],
-                           [index] * len(chunks))  # fmt: skip
-    else:
-        results = (_match(c, k, index) for c, k in chunks)
-    for (chunk, _), part in zip(chunks, results, strict=True):
-        parts.append(part)
-        if advance is not None:
-            advance(len(chunk))
-    i, j, cos, view = (np.concatenate([p[f] for p in parts]) for f in range(4))
-    if len(i) == 0:
-        return _NOTHING
-    return _best(i, j, cos, view, top)
-
-
-def _index(thumbs: np.ndarray, threshold: float, lists: int | None) -> _Index:
-    n = len(thumbs)
     keys_full = np.concatenate([describe(thumbs[k : k + _CHUNK], key_only=True)[:, 0]
                                 for k in range(0, n, _CHUNK)])  # fmt: skip
     basis = _basis(keys_full)
@@ -218,40 +182,35 @@ def _index(thumbs: np.ndarray, threshold: float, lists: int | None) -> _Index:
     order = np.argsort(home, kind="stable")
     bounds = np.searchsorted(home[order], np.arange(lists + 1))
     probes = max(1, min(_PROBES, lists))
-    return _Index(basis, keys, centres, order, bounds, probes, threshold)
-
-
-def _match(thumbs: np.ndarray, start: int, index: _Index) -> tuple[np.ndarray, ...]:
-    """(viewer, key, cosine, view) of every view of these images (positions from ``start``) that
-    matches a key in the lists it looks in. A pure function of its arguments."""
-    q = describe(thumbs) @ index.basis  # (b, V, d)
-    b, nv, d = q.shape
-    q = _unit(q).reshape(b * nv, d)
-    lists = len(index.centres)
-    near = _nearest(q @ index.centres.T, index.probes)
-    flat_list = near.ravel()
-    flat_query = np.repeat(np.arange(b * nv), index.probes)
-    by_list = np.argsort(flat_list, kind="stable")
-    cut = np.searchsorted(flat_list[by_list], np.arange(lists + 1))
     found_i, found_j, found_c, found_v = [], [], [], []
-    for lst in range(lists):
-        qs = flat_query[by_list[cut[lst] : cut[lst + 1]]]
-        members = index.order[index.bounds[lst] : index.bounds[lst + 1]]
-        if len(qs) == 0 or len(members) == 0:
-            continue
-        cos = q[qs] @ index.keys[members].T
-        qi, mj = np.nonzero(cos >= index.threshold)
-        if len(qi) == 0:
-            continue
-        found_i.append(start + qs[qi] // nv)
-        found_v.append(qs[qi] % nv)
-        found_j.append(members[mj])
-        found_c.append(cos[qi, mj])
+    for start in range(0, n, _CHUNK):
+        q = describe(thumbs[start : start + _CHUNK]) @ basis  # (b, V, d)
+        b, nv, d = q.shape
+        q = _unit(q).reshape(b * nv, d)
+        near = _nearest(q @ centres.T, probes)
+        flat_list = near.ravel()
+        flat_query = np.repeat(np.arange(b * nv), probes)
+        by_list = np.argsort(flat_list, kind="stable")
+        cut = np.searchsorted(flat_list[by_list], np.arange(lists + 1))
+        for lst in range(lists):
+            qs = flat_query[by_list[cut[lst] : cut[lst + 1]]]
+            members = order[bounds[lst] : bounds[lst + 1]]
+            if len(qs) == 0 or len(members) == 0:
+                continue
+            cos = q[qs] @ keys[members].T
+            qi, mj = np.nonzero(cos >= threshold)
+            if len(qi) == 0:
+                continue
+            found_i.append(start + qs[qi] // nv)
+            found_v.append(qs[qi] % nv)
+            found_j.append(members[mj])
+            found_c.append(cos[qi, mj])
+        if advance is not None:
+            advance(b)
     if not found_i:
-        empty = np.empty(0, np.int64)
-        return empty, empty, np.empty(0, np.float32), empty
-    return (np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_c),
-            np.concatenate(found_v))  # fmt: skip
+        return _NOTHING
+    return _best(np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_c),
+                 np.concatenate(found_v), top)  # fmt: skip
 
 
 def _nearest(scores: np.ndarray, k: int) -> np.ndarray:
