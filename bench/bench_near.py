@@ -26,9 +26,9 @@ from PIL import Image, ImageEnhance
 
 from medata.dedupe.groups import find_groups
 from medata.dedupe.verify import verify
+from medata.demo.synth import draw_face
 from medata.manifest import to_frame
 from medata.probe import THUMB, probe_bytes
-from medata.synth import draw_face
 
 ZIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "micro-expressions.zip"
 

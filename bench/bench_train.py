@@ -52,7 +52,7 @@ def large(medata: list[str], images: int, epochs: int, root: Path) -> None:
     """Epoch time on a generated set of about ``images`` kept images (kmirfan layout)."""
     import random
 
-    from medata.synth import kmirfan
+    from medata.demo.synth import kmirfan
 
     per_class = int(images / 6 / (4 / 3))  # train n and test n/3 per class
     kmirfan(per_class, random.Random(0)).write_dir(root / "big-src")

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from medata.demo.synth import kori
 from medata.ingest import InputSpec, MergeOptions, merge
-from medata.synth import kori
 from medata.validate import ValidateOptions, validate
 
 HERE = Path(__file__).resolve().parent

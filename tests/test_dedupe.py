@@ -22,9 +22,9 @@ from medata.dedupe.search import (
     choose_chunks,
     near_pairs,
 )
+from medata.demo.synth import draw_face
 from medata.ingest import InputSpec, MergeOptions, merge
 from medata.probe import phash_hex
-from medata.synth import draw_face
 from medata.validate import validate
 
 u64 = st.integers(min_value=0, max_value=2**64 - 1)

@@ -10,8 +10,8 @@ import shutil
 import pandas as pd
 import pytest
 
+from medata.demo.synth import draw_face, encode
 from medata.ingest import InputSpec, MergeOptions, merge
-from medata.synth import draw_face, encode
 from medata.validate import validate
 
 from .conftest import tree_digest

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from medata.demo.synth import draw_face, encode, make_sources
 from medata.errors import InputError, OutputError
 from medata.ingest import InputSpec, MergeOptions, merge
-from medata.synth import draw_face, encode, make_sources
 
 from .conftest import REPO, tree_digest
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from medata.demo.synth import DemoSources, make_sources
 from medata.errors import OutputError, UsageError
 from medata.ingest import InputSpec, MergeOptions, Resplit, merge
 from medata.labels import LabelMap
 from medata.manifest import read_manifest
 from medata.records import CLASSES
-from medata.synth import DemoSources, make_sources
 
 from .conftest import sha256_file, tree_digest
 
@@ -251,7 +251,7 @@ def test_resplit_is_seeded_stratified_and_keeps_each_ck_subject_on_one_side(tmp_
 def test_a_folder_of_unknown_layout_is_ingested_by_the_generic_rule(tmp_path):
     import random
 
-    from medata.synth import draw_face, encode
+    from medata.demo.synth import draw_face, encode
 
     rng = random.Random(0)
     for split, cls in (("train", "Happy"), ("test", "angry"), ("train", "Surprise")):
@@ -277,7 +277,7 @@ def test_an_unknown_source_kind_is_a_usage_error_listing_the_known_ones():
 def test_archive_members_that_climb_out_are_rejected_and_never_written(tmp_path):
     import random
 
-    from medata.synth import draw_face, encode
+    from medata.demo.synth import draw_face, encode
 
     img = encode(draw_face("happy", random.Random(0)), "JPEG")
     z = tmp_path / "evil.zip"
@@ -297,7 +297,7 @@ def test_archive_members_that_climb_out_are_rejected_and_never_written(tmp_path)
 def test_a_link_pointing_outside_the_source_is_rejected_not_followed(tmp_path):
     import random
 
-    from medata.synth import draw_face, encode
+    from medata.demo.synth import draw_face, encode
 
     secret = tmp_path / "secret.jpg"
     secret.write_bytes(encode(draw_face("fear", random.Random(0)), "JPEG"))
@@ -320,7 +320,7 @@ def test_a_file_that_is_not_a_zip_is_a_one_line_input_error(tmp_path):
 def test_a_png_named_jpg_is_kept_under_its_real_extension(tmp_path):
     import random
 
-    from medata.synth import draw_face, encode
+    from medata.demo.synth import draw_face, encode
 
     (tmp_path / "src" / "happy").mkdir(parents=True)
     (tmp_path / "src" / "happy" / "a.jpg").write_bytes(
@@ -336,7 +336,7 @@ def test_unused_generator_image_is_decodable():
 
     from PIL import Image
 
-    from medata.synth import draw_face, encode
+    from medata.demo.synth import draw_face, encode
 
     im = Image.open(io.BytesIO(encode(draw_face("sad", random.Random(2)), "JPEG", 48)))
     assert im.size == (48, 48)

@@ -17,9 +17,9 @@ from medata.dedupe.dataset import load_target, plan
 from medata.dedupe.groups import DEFAULT_THRESHOLD, find_groups
 from medata.dedupe.resolve import DedupePolicy
 from medata.dedupe.verify import verify
+from medata.demo.synth import draw_face
 from medata.ingest import InputSpec, MergeOptions, merge
 from medata.probe import THUMB, probe_bytes
-from medata.synth import draw_face
 
 from .test_security import generic_source
 

@@ -11,8 +11,8 @@ import imagehash
 import pytest
 from PIL import Image
 
+from medata.demo.synth import draw_face
 from medata.probe import MAX_PIXELS, phash_hex, probe_bytes
-from medata.synth import draw_face
 
 
 def _face(mode: str) -> Image.Image:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from medata.demo.synth import DemoSources
 from medata.ingest import InputSpec, MergeOptions, merge
-from medata.synth import DemoSources
 
 # Recorded with the code of the commit that added this test (and re-recorded only by changes
 # that mean to change the output).

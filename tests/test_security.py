@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from medata.demo.synth import draw_face, encode
 from medata.guard import Refused, read_file, read_inside
 from medata.ingest import InputSpec, MergeOptions, merge
 from medata.output import neutralise_text, read_csv, unneutralise_text, write_csv
 from medata.records import Reason
-from medata.synth import draw_face, encode
 
 from .test_cli import run
 
