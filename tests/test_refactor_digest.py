@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from medata.demo.synth import DemoSources
 from medata.ingest import InputSpec, MergeOptions, merge
 
 # Recorded with the code of the commit that added this test (and re-recorded only by changes
@@ -18,12 +17,16 @@ RECORDED = {
     "annotations": "3f711888672ae8171ea336854e52c6e1333e80c15d8bd8d74eb5c32707d8489a",
     "manifest": "85ae553ab7859d26a8241e6c0f5f705ca290f5847dc3dac9ade6e7a5a49067eb",
 }
+RECORDED_REAL = {
+    "annotations": "e2bf075397ae007c851b1dbfbf5fa288d35d29f6ded349c8945e52c01b6f24cb",
+    "manifest": "8d4a868ae7a0c5a3801586444d53000331ec980c5062d86d376dc23d34433f49",
+}
 # Columns that say where and when the inputs were on this machine, not what medata decided.
 VOLATILE = ["input", "mtime_ns"]
 
 
-def digests(sources: DemoSources, out: Path) -> dict[str, str]:
-    result = merge([InputSpec(p) for p in sources.paths], out, MergeOptions(workers=2))
+def digests(inputs: list[Path], out: Path) -> dict[str, str]:
+    result = merge([InputSpec(p) for p in inputs], out, MergeOptions(workers=2))
     annotations = hashlib.sha256((out / "annotations.csv").read_bytes()).hexdigest()
     frame = result.manifest.drop(columns=VOLATILE)
     h = hashlib.sha256("\x1f".join(frame.columns).encode())
@@ -34,4 +37,8 @@ def digests(sources: DemoSources, out: Path) -> dict[str, str]:
 
 
 def test_the_demo_sources_merge_to_the_recorded_dataset(demo_sources, tmp_path):
-    assert digests(demo_sources, tmp_path / "out") == RECORDED
+    assert digests(demo_sources.paths, tmp_path / "out") == RECORDED
+
+
+def test_the_real_archive_merges_to_the_recorded_dataset(real_zip, tmp_path):
+    assert digests([real_zip], tmp_path / "out") == RECORDED_REAL
