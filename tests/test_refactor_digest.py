@@ -82,4 +82,4 @@ def test_merge_and_a_later_dedupe_apply_give_the_same_dataset(demo_sources, real
             read_manifest(apart / "manifest.parquet"),
         )
         assert _same_content(a, b) == []
-        assert a["status"].isin(["duplicate", "leak", "conflict"]).sum() > 10  # decisions made
+        assert a["status"].isin(["duplicate", "leak", "conflict"]).sum() >= 5  # decisions made
