@@ -4,8 +4,9 @@ merge that keeps every copy (`--no-dedupe`), interleaved, best of N, with the ti
     python bench/bench_merge.py [--runs 3] [--zip ../shared/data/micro-expressions.zip]
 
 Each run is a fresh process with a fresh output folder and no probe cache. A stage lasts from its
-first progress report to the next stage's; in the default merge the copy runs in a thread while
-the groups are found, so "copy" there is only the wait left after them.
+first progress report to the next stage's (so "probe" also holds what follows it until the next
+report: in the default merge, the pHash search); in the default merge the copy runs in a thread
+while the groups are found, so "copy" there is only the wait left after them.
 """
 
 from __future__ import annotations
