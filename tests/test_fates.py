@@ -17,12 +17,12 @@ import pytest
 from PIL import Image
 
 import medata.ingest
-from medata.dedupe.dataset import load_target, plan, summary
+from medata.dedupe.dataset import plan, summary
 from medata.dedupe.resolve import DedupePolicy
 from medata.errors import OutputError, UsageError
 from medata.ingest import InputSpec, MergeOptions, Resplit, merge
 from medata.inputs import Reader, list_entries, open_input
-from medata.manifest import read_manifest
+from medata.manifest import load_target, read_manifest
 from medata.probe import probe_many
 from medata.records import CLASSES, SPLITS
 from medata.stats import compute, merge_summary

@@ -59,8 +59,9 @@ def _same_content(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
 
 
 def _merge_then_dedupe(inputs: list[Path], tmp_path: Path) -> tuple[Path, Path]:
-    from medata.dedupe.dataset import apply, load_target, plan
+    from medata.dedupe.dataset import apply, plan
     from medata.dedupe.resolve import DedupePolicy
+    from medata.manifest import load_target
 
     together, apart = tmp_path / "together", tmp_path / "apart"
     merge([InputSpec(p) for p in inputs], together, MergeOptions(workers=2))

@@ -37,11 +37,10 @@ from medata.inputs import (
     stem_and_ext,
 )
 from medata.labels import EXCLUDE, SPLIT_WORD_IN_NAME, LabelMap
-from medata.manifest import annotations_frame, to_frame, write_manifest
+from medata.manifest import MANIFEST_FILE, annotations_frame, to_frame, write_manifest
 from medata.output import (
     ANNOTATIONS_FILE,
     INCOMING,
-    MANIFEST_FILE,
     check_output,
     copy_files,
     place_files,

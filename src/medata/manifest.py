@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medata import __version__
-from medata.errors import InputError
+from medata.errors import InputError, UsageError
 from medata.guard import Refused, check_regular
 from medata.records import (
     ANNOTATION_NAMES,
@@ -27,6 +28,7 @@ _ARROW = {"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_(),
           "float64": pa.float64(), "binary": pa.binary()}  # fmt: skip
 _PANDAS = {"string": "string", "int64": "Int64", "bool": "boolean", "float64": "Float64",
            "binary": "object"}  # fmt: skip
+MANIFEST_FILE = "manifest.parquet"  # in a dataset folder
 # Columns added after schema version 1's first release: an older manifest reads with them empty.
 OPTIONAL = frozenset({"thumb", "dup_score", "phash_mirror"})
 
@@ -131,3 +133,24 @@ def annotations_frame(manifest: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return df[list(ANNOTATION_NAMES)].sort_values("file_name", kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class Target:
+    manifest: pd.DataFrame
+    meta: dict[str, str]
+    root: Path | None  # the dataset folder, when given one
+
+
+def load_target(path: Path) -> Target:
+    """A dataset folder (with manifest.parquet) or a manifest file: the one way the commands that
+    work on a merged dataset open it (dedupe, stats)."""
+    if path.is_dir():
+        if not (path / MANIFEST_FILE).exists():
+            raise UsageError(f"{path} has no {MANIFEST_FILE}: run medata merge first")
+        manifest, meta = read_manifest(path / MANIFEST_FILE)
+        return Target(manifest, meta, path)
+    if not path.exists():
+        raise UsageError(f"not found: {path}")
+    manifest, meta = read_manifest(path)
+    return Target(manifest, meta, None)

@@ -24,7 +24,6 @@ from medata.errors import OutputError
 from medata.inputs import Reader
 from medata.records import CLASSES, SPLITS, Reason, Status
 
-MANIFEST_FILE = "manifest.parquet"
 ANNOTATIONS_FILE = "annotations.csv"
 INCOMING = ".medata-incoming"  # inside the staging folder: verified copies before naming
 

@@ -56,7 +56,8 @@ def dedupe_command(
     policy = DedupePolicy(threshold, leaks, conflicts)  # refuses a nonsensical threshold
     if max_sheets < 0:
         raise UsageError(f"--max-sheets must be 0 or more, got {max_sheets}")
-    from medata.dedupe.dataset import apply, image_loader, load_target, plan, summary
+    from medata.dedupe.dataset import apply, image_loader, plan, summary
+    from medata.manifest import load_target
 
     if query_images:
         _query(query_images, against or target, threshold, as_json)
@@ -94,7 +95,8 @@ def dedupe_command(
 
 
 def _query(images: list[Path], against: Path | None, threshold: int, as_json: bool) -> None:
-    from medata.dedupe.dataset import load_target, query
+    from medata.dedupe.dataset import query
+    from medata.manifest import load_target
 
     if against is None:
         raise UsageError("--query needs --against MANIFEST (or a dataset folder)")

@@ -26,7 +26,8 @@ def stats_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Reads only the manifest (plus thumbnails for the HTML gallery): no image is decoded."""
-    from medata.dedupe.dataset import image_loader, load_target
+    from medata.dedupe.dataset import image_loader
+    from medata.manifest import load_target
 
     t = load_target(target)
     numbers = compute(t.manifest)

@@ -20,31 +20,16 @@ from medata.dedupe.search import hex_to_u64
 from medata.errors import InputError, UsageError
 from medata.guard import Refused, check_regular, read_file, read_inside, resolve_inside
 from medata.inputs import Reader, list_entries, open_input
-from medata.manifest import annotations_frame, read_manifest, write_manifest
-from medata.output import ANNOTATIONS_FILE, MANIFEST_FILE, staged_output, within, write_csv
+from medata.manifest import (
+    MANIFEST_FILE,
+    Target,
+    annotations_frame,
+    write_manifest,
+)
+from medata.output import ANNOTATIONS_FILE, staged_output, within, write_csv
 from medata.probe import probe_bytes
 from medata.progress import Progress
 from medata.records import CLASSES, SPLITS, Status
-
-
-@dataclass
-class Target:
-    manifest: pd.DataFrame
-    meta: dict[str, str]
-    root: Path | None  # the dataset folder, when given one
-
-
-def load_target(path: Path) -> Target:
-    """A dataset folder (with manifest.parquet) or a manifest file."""
-    if path.is_dir():
-        if not (path / MANIFEST_FILE).exists():
-            raise UsageError(f"{path} has no {MANIFEST_FILE}: run medata merge first")
-        manifest, meta = read_manifest(path / MANIFEST_FILE)
-        return Target(manifest, meta, path)
-    if not path.exists():
-        raise UsageError(f"not found: {path}")
-    manifest, meta = read_manifest(path)
-    return Target(manifest, meta, None)
 
 
 @dataclass
