@@ -179,15 +179,16 @@ def test_a_non_empty_output_folder_is_refused_unless_replace_is_given(tmp_path, 
     assert not (out / "keep.txt").exists() and (out / "annotations.csv").exists()
 
 
+def _disk_full(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
 def test_a_failure_while_writing_leaves_no_output_and_no_staging(
     tmp_path, demo_sources, monkeypatch
 ):
     import medata.ingest
 
-    def boom(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(medata.ingest, "write_csv", boom)
+    monkeypatch.setattr(medata.ingest, "write_csv", _disk_full)
     with pytest.raises(OutputError, match="disk full"):
         merge([InputSpec(demo_sources.kori)], tmp_path / "out")
     # A failed merge leaves nothing beside DIR: no DIR, no staging, no lock, no cache (only an
@@ -355,10 +356,7 @@ def test_a_failure_while_grouping_stops_the_copy_and_leaves_nothing(
 
     import medata.ingest
 
-    def boom(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(medata.ingest, "find_groups", boom)
+    monkeypatch.setattr(medata.ingest, "find_groups", _disk_full)
     with pytest.raises(OutputError, match="disk full"):
         merge([InputSpec(demo_sources.kori)], tmp_path / "out", MergeOptions(workers=2))
     assert not any(t.name.startswith("medata-copy") for t in threading.enumerate())

@@ -130,7 +130,10 @@ def _verified_near(
         straight = near_pairs(h, threshold)
     thumbs = cand["thumb"].tolist() if "thumb" in cand.columns else [None] * n
     has = np.array([isinstance(t, bytes) and len(t) == SIZE * SIZE for t in thumbs])
-    viewed, view_mirror, view_start = _view_pairs(thumbs, has, progress)
+    with_thumb = np.flatnonzero(has)  # ascending: row k's thumbnail is stack[searchsorted(k)]
+    stack = np.frombuffer(b"".join(thumbs[k] for k in with_thumb), dtype=np.uint8)  # type: ignore[misc]
+    stack = stack.reshape(len(with_thumb), SIZE, SIZE)
+    viewed, view_mirror, view_start = _view_pairs(stack, with_thumb, progress)
     pairs = np.unique(np.concatenate([straight, mirrored, viewed]), axis=0)
     if len(pairs) == 0:
         return _NO_EDGES
@@ -155,10 +158,7 @@ def _verified_near(
     if len(todo):
         if progress is not None:
             progress.stage("verify", len(todo))
-        used = np.unique(pairs[todo])  # only the thumbnails of rows in a candidate pair
-        stack = np.stack([np.frombuffer(thumbs[k], dtype=np.uint8) for k in used])
-        stack = stack.reshape(len(used), SIZE, SIZE)
-        at = np.searchsorted(used, pairs)
+        at = np.searchsorted(with_thumb, pairs)  # checkable pairs: both ends have one
         for way in (0, 1, 2, 3):
             sel = todo[how[todo] == way]
             if len(sel) == 0:
@@ -179,21 +179,18 @@ def _keys(pairs: np.ndarray) -> np.ndarray:
 
 
 def _view_pairs(
-    thumbs: list[object], has: np.ndarray, progress: Progress | None
+    stack: np.ndarray, rows: np.ndarray, progress: Progress | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidates of the view search (re-cropped, zoomed, turned copies) among rows with a
-    thumbnail: sorted position pairs, whether the match was mirrored, and where to start
-    registering each pair."""
+    """Candidates of the view search (re-cropped, zoomed, turned copies) among the rows with a
+    thumbnail (``rows``, ascending; ``stack`` their thumbnails): sorted position pairs, whether
+    the match was mirrored, and where to start registering each pair."""
     from medata.dedupe.views import search
 
-    rows = np.flatnonzero(has)
     if len(rows) < 2:
         return np.empty((0, 2), np.int64), np.empty(0, bool), np.empty((0, 4))
-    stack = np.frombuffer(b"".join(thumbs[k] for k in rows), dtype=np.uint8)  # type: ignore[misc]
     if progress is not None:
         progress.stage("views", len(rows))
-    found = search(stack.reshape(len(rows), SIZE, SIZE),
-                   advance=progress.advance if progress is not None else None)  # fmt: skip
+    found = search(stack, advance=progress.advance if progress is not None else None)
     # rows is ascending, so the pairs stay sorted and each start keeps its direction.
     return rows[found.pairs], found.mirrored, found.start
 

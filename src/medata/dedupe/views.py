@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.ndimage import gaussian_filter
 
+from medata.dedupe.verify import _blur
 from medata.probe import THUMB
 
 GRID = 12  # key and views: GRID x GRID samples
@@ -100,8 +100,7 @@ _KEY = _sampler(VIEWS[:1])
 def describe(thumbs: np.ndarray, key_only: bool = False) -> np.ndarray:
     """(n, 48, 48) uint8 thumbnails -> (n, V, GRID*GRID) unit vectors of zero mean, one per view
     of ``VIEWS`` (view 0 is the key; ``key_only``: just that one)."""
-    blurred = gaussian_filter(thumbs.astype(np.float32), (0, BLUR, BLUR), mode="nearest",
-                              truncate=3.0)  # fmt: skip
+    blurred = _blur(thumbs.astype(np.float32), BLUR)
     sampler = _KEY if key_only else _ALL
     out = np.asarray(sampler @ blurred.reshape(len(thumbs), -1).T).T
     out = out.reshape(len(thumbs), -1, GRID * GRID)
