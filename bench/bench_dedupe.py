@@ -66,8 +66,8 @@ def search_case(n: int, threshold: int, seed: int = 0) -> dict[str, float]:
 def real_case(zip_path: str) -> dict[str, float]:
     from medata.dedupe.dataset import plan
     from medata.dedupe.resolve import DedupePolicy
-    from medata.ingest import InputSpec, MergeOptions, merge
     from medata.manifest import load_target
+    from medata.pipeline import InputSpec, MergeOptions, merge
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "raw"

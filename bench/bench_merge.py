@@ -25,7 +25,7 @@ def merge_case(zip_path: str, dedupe: bool) -> dict[str, object]:
     import tempfile
     import time
 
-    from medata.ingest import InputSpec, MergeOptions, merge
+    from medata.pipeline import InputSpec, MergeOptions, merge
 
     class Stages:
         def __init__(self) -> None:

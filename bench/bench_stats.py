@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from medata.ingest import InputSpec, MergeOptions, merge
 from medata.manifest import read_manifest, write_manifest
-from medata.stats import compute
+from medata.pipeline import InputSpec, MergeOptions, merge
+from medata.statistics import compute
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"

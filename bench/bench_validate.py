@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from medata.checks.run import ValidateOptions, validate
 from medata.demo.synth import kori
-from medata.ingest import InputSpec, MergeOptions, merge
-from medata.validate import ValidateOptions, validate
+from medata.pipeline import InputSpec, MergeOptions, merge
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"

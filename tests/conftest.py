@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from medata import InputSpec, MergeOptions, MergeResult, merge
 from medata.demo.synth import DemoSources, make_sources
-from medata.ingest import InputSpec, MergeOptions, MergeResult, merge
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_ZIP = REPO.parent / "shared" / "data" / "micro-expressions.zip"

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from medata import InputSpec, MergeOptions, merge, validate
 from medata.dedupe.groups import DEFAULT_THRESHOLD, byte_identical_summary, find_groups
 from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy, resolve
 from medata.dedupe.search import (
@@ -23,9 +24,7 @@ from medata.dedupe.search import (
     near_pairs,
 )
 from medata.demo.synth import draw_face
-from medata.ingest import InputSpec, MergeOptions, merge
 from medata.probe import phash_hex
-from medata.validate import validate
 
 u64 = st.integers(min_value=0, max_value=2**64 - 1)
 

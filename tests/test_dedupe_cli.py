@@ -10,9 +10,8 @@ import shutil
 import pandas as pd
 import pytest
 
+from medata import InputSpec, MergeOptions, merge, validate
 from medata.demo.synth import draw_face, encode
-from medata.ingest import InputSpec, MergeOptions, merge
-from medata.validate import validate
 
 from .conftest import tree_digest
 from .test_cli import run

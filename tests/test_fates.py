@@ -16,16 +16,16 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-import medata.ingest
+import medata.pipeline.run
+from medata import InputSpec, MergeOptions, Resplit, merge
 from medata.dedupe.dataset import plan, summary
 from medata.dedupe.resolve import DedupePolicy
 from medata.errors import OutputError, UsageError
-from medata.ingest import InputSpec, MergeOptions, Resplit, merge
 from medata.inputs import Reader, list_entries, open_input
 from medata.manifest import load_target, read_manifest
 from medata.probe import probe_many
 from medata.records import CLASSES, SPLITS
-from medata.stats import compute, merge_summary
+from medata.statistics import compute, merge_summary
 from medata.train.metrics import report
 
 from .test_cli import run
@@ -91,14 +91,14 @@ def test_a_keeper_that_changes_before_the_copy_never_leaves_its_copies_pointing_
     same = face(11)
     src = generic_source(tmp_path / "src", {"train/happy/a.jpg": same, "train/happy/b.jpg": same,
                                             "train/happy/c.jpg": face(12)})  # fmt: skip
-    original = medata.ingest.plan_and_probe
+    original = medata.pipeline.run.plan_and_probe
 
     def probe_then_change(*args, **kwargs):
         result = original(*args, **kwargs)
         (src / "train" / "happy" / "a.jpg").write_bytes(face(13))  # a was going to be kept
         return result
 
-    monkeypatch.setattr(medata.ingest, "plan_and_probe", probe_then_change)
+    monkeypatch.setattr(medata.pipeline.run, "plan_and_probe", probe_then_change)
     out = tmp_path / "out"
     m = merge([InputSpec(src, "generic")], out, MergeOptions(workers=1, resume=False)).manifest
     fates = _fates(m)
@@ -171,7 +171,7 @@ def test_a_refused_output_fails_before_probing_and_leaves_no_cache_or_lock(
     def no_probe(*args, **kwargs):
         raise AssertionError("probed before refusing the output")
 
-    monkeypatch.setattr(medata.ingest, "plan_and_probe", no_probe)
+    monkeypatch.setattr(medata.pipeline.run, "plan_and_probe", no_probe)
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(OutputError):
         merge([InputSpec(src, "generic")], out, MergeOptions(workers=1))

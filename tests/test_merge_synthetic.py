@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from medata import InputSpec, MergeOptions, Resplit, merge
 from medata.demo.synth import DemoSources, make_sources
 from medata.errors import OutputError, UsageError
-from medata.ingest import InputSpec, MergeOptions, Resplit, merge
 from medata.labels import LabelMap
 from medata.manifest import read_manifest
 from medata.records import CLASSES
@@ -186,9 +186,10 @@ def _disk_full(*args, **kwargs):
 def test_a_failure_while_writing_leaves_no_output_and_no_staging(
     tmp_path, demo_sources, monkeypatch
 ):
-    import medata.ingest
+    import medata.pipeline.run
+    import medata.pipeline.write
 
-    monkeypatch.setattr(medata.ingest, "write_csv", _disk_full)
+    monkeypatch.setattr(medata.pipeline.write, "write_csv", _disk_full)
     with pytest.raises(OutputError, match="disk full"):
         merge([InputSpec(demo_sources.kori)], tmp_path / "out")
     # A failed merge leaves nothing beside DIR: no DIR, no staging, no lock, no cache (only an
@@ -197,7 +198,8 @@ def test_a_failure_while_writing_leaves_no_output_and_no_staging(
 
 
 def test_a_failure_while_replacing_keeps_the_previous_dataset(tmp_path, demo_sources, monkeypatch):
-    import medata.ingest
+    import medata.pipeline.run
+    import medata.pipeline.write
 
     out = tmp_path / "out"
     merge([InputSpec(demo_sources.kori)], out)
@@ -206,7 +208,7 @@ def test_a_failure_while_replacing_keeps_the_previous_dataset(tmp_path, demo_sou
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(medata.ingest, "write_csv", boom)
+    monkeypatch.setattr(medata.pipeline.write, "write_csv", boom)
     with pytest.raises(KeyboardInterrupt):
         merge([InputSpec(demo_sources.kmirfan)], out, MergeOptions(replace=True))
     assert tree_digest(out) == before
@@ -354,9 +356,10 @@ def test_a_failure_while_grouping_stops_the_copy_and_leaves_nothing(
 ):
     import threading
 
-    import medata.ingest
+    import medata.pipeline.run
+    import medata.pipeline.write
 
-    monkeypatch.setattr(medata.ingest, "find_groups", _disk_full)
+    monkeypatch.setattr(medata.pipeline.run, "find_groups", _disk_full)
     with pytest.raises(OutputError, match="disk full"):
         merge([InputSpec(demo_sources.kori)], tmp_path / "out", MergeOptions(workers=2))
     assert not any(t.name.startswith("medata-copy") for t in threading.enumerate())
@@ -366,16 +369,19 @@ def test_a_failure_while_grouping_stops_the_copy_and_leaves_nothing(
 def test_copying_while_grouping_gives_what_one_step_after_the_other_gives(
     tmp_path, demo_sources, monkeypatch
 ):
-    import medata.ingest
+    import medata.pipeline.run
+    import medata.pipeline.write
 
     specs = [InputSpec(demo_sources.kmirfan), InputSpec(demo_sources.kori)]
     together = merge(specs, tmp_path / "a", MergeOptions(workers=2)).manifest
 
-    def in_turn(rows, candidates, incoming, options, progress):
-        medata.ingest.copy_files(incoming, candidates, options.link, progress.advance)
-        return medata.ingest.mark_groups(rows, options.dedupe, options.workers, progress)
+    def in_turn(frame, copied, staging, options, progress):
+        frame = medata.pipeline.write.copy_kept(frame, copied, staging, options.link,
+                                                progress.advance)  # fmt: skip
+        groups = medata.pipeline.run.find_groups(frame, options.dedupe.threshold, workers=1)
+        return frame, groups
 
-    monkeypatch.setattr(medata.ingest, "_copy_while_grouping", in_turn)
+    monkeypatch.setattr(medata.pipeline.run, "_copy_while_grouping", in_turn)
     apart = merge(specs, tmp_path / "b", MergeOptions(workers=2)).manifest
     cols = ["source_path", "status", "path", "dup_group", "dup_kind", "dup_score", "detail"]
     pd.testing.assert_frame_equal(together[cols], apart[cols])

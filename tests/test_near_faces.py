@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from medata import InputSpec, MergeOptions, merge
 from medata.dedupe.dataset import plan
 from medata.dedupe.groups import DEFAULT_THRESHOLD, find_groups
 from medata.dedupe.resolve import DedupePolicy
 from medata.dedupe.verify import verify
 from medata.demo.synth import draw_face
-from medata.ingest import InputSpec, MergeOptions, merge
 from medata.manifest import load_target
 from medata.probe import THUMB, probe_bytes
 

@@ -8,8 +8,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medata.ingest import assign_names, slug
 from medata.manifest import read_manifest, to_frame, write_manifest
+from medata.pipeline.naming import output_names, slug
 from medata.records import CLASSES
 
 names = st.text(
@@ -35,8 +35,7 @@ def test_assigned_output_paths_are_unique_even_ignoring_case(items):
          "split": "train", "label": label, "format": "JPEG"}
         for name, label in items
     ]  # fmt: skip
-    assign_names(rows)
-    paths = [r["path"] for r in rows]
+    paths = output_names(rows)
     assert len({p.casefold() for p in paths}) == len(paths)
     assert all(p.startswith("train/") and ".." not in p.split("/") for p in paths)
 

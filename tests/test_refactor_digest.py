@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medata.ingest import InputSpec, MergeOptions, merge
+from medata import InputSpec, MergeOptions, merge
 
 # Recorded with the code of the commit that added this test (and re-recorded only by changes
 # that mean to change the output).

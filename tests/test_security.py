@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from medata import InputSpec, MergeOptions, merge
 from medata.demo.synth import draw_face, encode
 from medata.guard import Refused, read_file, read_inside
-from medata.ingest import InputSpec, MergeOptions, merge
 from medata.output import neutralise_text, read_csv, unneutralise_text, write_csv
-from medata.records import Reason
+from medata.problems import Code
 
 from .test_cli import run
 
@@ -92,7 +92,7 @@ def test_the_guard_refuses_paths_that_leave_the_dataset(tmp_path, rel):
     (tmp_path / "outside.jpg").write_bytes(b"secret")
     with pytest.raises(Refused) as info:
         read_inside(tmp_path / "ds", rel)
-    assert info.value.reason is Reason.UNSAFE_PATH
+    assert info.value.reason is Code.UNSAFE_PATH
 
 
 def test_the_guard_refuses_a_link_that_leads_out_of_the_dataset(tmp_path):
@@ -101,7 +101,7 @@ def test_the_guard_refuses_a_link_that_leads_out_of_the_dataset(tmp_path):
     (tmp_path / "ds" / "link.jpg").symlink_to(tmp_path / "secret.jpg")
     with pytest.raises(Refused) as info:
         read_inside(tmp_path / "ds", "link.jpg")
-    assert info.value.reason is Reason.LINK_OUTSIDE
+    assert info.value.reason is Code.LINK_OUTSIDE
 
 
 def test_train_baseline_never_opens_rows_outside_the_dataset_or_special_files(tmp_path):

@@ -72,7 +72,7 @@ def test_a_class_from_one_source_only_is_warned_about(demo_merged):
     # In the generated sources Neutral comes from kmirfan and ziya07 only and no class is
     # dominated; drop every non-kmirfan Happy row to make one.
     m = pd.read_parquet(demo_merged.out / "manifest.parquet")
-    from medata.stats import composition
+    from medata.statistics import composition
 
     m.loc[(m["label"] == "Happy") & (m["source"] != "kmirfan"), "status"] = "excluded"
     warned = composition(m)["dominated"]

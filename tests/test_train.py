@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from medata import InputSpec, MergeOptions, merge
 from medata.demo.synth import make_sources
 from medata.errors import UsageError
-from medata.ingest import InputSpec, MergeOptions, merge
 
 from .test_cli import run
 

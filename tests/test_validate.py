@@ -13,8 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from medata.ingest import InputSpec, MergeOptions, merge
-from medata.validate import ValidateOptions, validate
+from medata import InputSpec, MergeOptions, ValidateOptions, merge, validate
 
 from .conftest import REPO, tree_digest
 from .test_cli import run
@@ -325,7 +324,7 @@ def test_the_report_file_holds_the_full_findings_table(dataset, tmp_path, suffix
     r = run("validate", str(dataset), "-q", "--report", str(report))
     assert r.returncode == 1
     df = pd.read_csv(report) if suffix == ".csv" else pd.read_parquet(report)
-    assert list(df.columns) == ["code", "severity", "path", "detail"]
+    assert list(df.columns) == ["code", "severity", "path", "detail", "line", "expected", "actual"]
     assert "file_missing" in set(df["code"])
 
 
@@ -410,3 +409,30 @@ def test_quoted_commas_and_newlines_in_fields_are_read_correctly(dataset):
     result = _validate_unchanged(dataset)
     assert result.errors == 0, result.findings.to_string()
     assert result.rows == len(ann)
+
+
+def test_a_label_mismatch_names_the_csv_line_and_what_was_expected_and_found(dataset):
+    ann = _csv(dataset)
+    k = int(ann.index[ann["label"] == "Happy"][0])
+    ann.loc[k, "label"] = "Fear"
+    ann.to_csv(dataset / "annotations.csv", index=False)
+    f = validate(dataset).findings
+    row = f[f["code"] == "label_mismatch"]
+    assert len(row) == 1
+    assert (int(row["line"].iloc[0]), row["expected"].iloc[0], row["actual"].iloc[0]) == (
+        k + 2, "Fear", "Happy")  # fmt: skip
+
+
+def test_the_same_problem_has_the_same_code_in_the_manifest_and_in_validate(demo_sources, tmp_path):
+    from medata.problems import FATES, Code
+
+    src = tmp_path / "src"
+    shutil.copytree(demo_sources.kori, src)
+    (src / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    out = tmp_path / "out"
+    m = merge([InputSpec(src)], out, MergeOptions(workers=1)).manifest
+    assert set(m["reason"].dropna()) <= {c.value for c in FATES}
+    assert m.loc[m["source_path"] == ".DS_Store", "reason"].tolist() == [Code.DEBRIS.value]
+    (out / "train" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    codes = validate(out).findings.set_index("path")["code"]
+    assert codes["train/.DS_Store"] == Code.DEBRIS.value

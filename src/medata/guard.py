@@ -18,7 +18,7 @@ import stat
 from pathlib import Path
 from typing import IO
 
-from medata.records import Reason
+from medata.problems import Code
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # per file or archive member; ``--max-file-mb`` raises it
 MAX_TABLE_BYTES = 4 * 1024 * 1024 * 1024  # annotations.csv or a manifest: millions of rows
@@ -30,7 +30,7 @@ BOMB_RATIO = 200
 class Refused(Exception):
     """A file medata will not read; carries the stable reason code for the manifest or report."""
 
-    def __init__(self, reason: Reason, detail: str) -> None:
+    def __init__(self, reason: Code, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -62,10 +62,10 @@ def resolve_inside(root: Path, rel: str) -> Path:
     """``root / rel`` when it stays inside ``root`` (links included); raises ``Refused``."""
     why = unsafe_reason(rel)
     if why is not None:
-        raise Refused(Reason.UNSAFE_PATH, f"{why}; not opened")
+        raise Refused(Code.UNSAFE_PATH, f"{why}; not opened")
     path = root / posixpath.normpath(rel)
     if not inside(root, path):
-        raise Refused(Reason.LINK_OUTSIDE, "a link that points outside the dataset; not opened")
+        raise Refused(Code.LINK_OUTSIDE, "a link that points outside the dataset; not opened")
     return path
 
 
@@ -86,10 +86,10 @@ def check_regular(path: Path | str) -> os.stat_result:
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise Refused(Reason.UNREADABLE, f"cannot stat: {exc.strerror}") from None
+        raise Refused(Code.UNREADABLE, f"cannot stat: {exc.strerror}") from None
     problem = file_type_problem(st.st_mode)
     if problem is not None:
-        raise Refused(Reason.UNREADABLE, problem)
+        raise Refused(Code.UNREADABLE, problem)
     return st
 
 
@@ -97,20 +97,20 @@ def read_file(path: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; raises ``Refused`` otherwise."""
     st = check_regular(path)
     if st.st_size > limit:
-        raise Refused(Reason.TOO_LARGE, _over(st.st_size, limit))
+        raise Refused(Code.TOO_LARGE, _over(st.st_size, limit))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise Refused(Reason.UNREADABLE, f"cannot open: {exc.strerror}") from None
+        raise Refused(Code.UNREADABLE, f"cannot open: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as fh:
         problem = file_type_problem(os.fstat(fd).st_mode)  # swapped after the first check?
         if problem is not None:
-            raise Refused(Reason.UNREADABLE, problem)
+            raise Refused(Code.UNREADABLE, problem)
         try:
             return read_capped(fh, limit)
         except OSError as exc:
-            raise Refused(Reason.UNREADABLE, f"cannot read: {exc.strerror}") from None
+            raise Refused(Code.UNREADABLE, f"cannot read: {exc.strerror}") from None
 
 
 def read_inside(root: Path, rel: str, limit: int = MAX_FILE_BYTES) -> bytes:
@@ -134,10 +134,10 @@ def read_capped(fh: IO[bytes], limit: int, compressed: int | None = None) -> byt
             chunks.clear()
             if compressed is not None and total > BOMB_RATIO * max(compressed, 1):
                 raise Refused(
-                    Reason.COMPRESSION_BOMB,
+                    Code.COMPRESSION_BOMB,
                     f"inflates past {limit:,} bytes from {compressed:,} compressed bytes",
                 )
-            raise Refused(Reason.TOO_LARGE, _over(total, limit, at_least=True))
+            raise Refused(Code.TOO_LARGE, _over(total, limit, at_least=True))
         chunks.append(chunk)
 
 

@@ -26,7 +26,7 @@ from medata.guard import (
     read_file,
     unsafe_reason,
 )
-from medata.records import Reason
+from medata.problems import Code
 
 Kind = Literal["zip", "dir"]
 
@@ -66,7 +66,7 @@ class Entry:
     path: str  # POSIX path relative to the input root
     key: str
     size: int
-    problem: Reason | None = None
+    problem: Code | None = None
     detail: str = ""
     mtime_ns: int | None = None  # the file's mtime, or the zip member's timestamp read as UTC
     fingerprint: str = ""  # size and CRC (zip) or size and mtime (folder): keys the resume cache
@@ -150,17 +150,17 @@ def _list_zip(ref: InputRef) -> list[Entry]:
 
 def _member_problem(
     info: zipfile.ZipInfo, index: int, overlapping: dict[int, int], unsafe: bool
-) -> tuple[Reason, str] | None:
+) -> tuple[Code, str] | None:
     if unsafe:
-        return Reason.UNSAFE_PATH, "member path leaves the archive root"
+        return Code.UNSAFE_PATH, "member path leaves the archive root"
     if info.flag_bits & 0x1:
-        return Reason.ENCRYPTED, "member is encrypted"
+        return Code.ENCRYPTED, "member is encrypted"
     if index in overlapping:
-        return (Reason.COMPRESSION_BOMB,
+        return (Code.COMPRESSION_BOMB,
                 f"member data overlaps member #{overlapping[index]}; not extracted")  # fmt: skip
     if info.file_size > BOMB_MIN_BYTES and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
         ratio = info.file_size // max(info.compress_size, 1)
-        return Reason.COMPRESSION_BOMB, f"compression ratio {ratio}:1 over the limit {BOMB_RATIO}:1"
+        return Code.COMPRESSION_BOMB, f"compression ratio {ratio}:1 over the limit {BOMB_RATIO}:1"
     return None
 
 
@@ -198,9 +198,7 @@ def _list_dir(ref: InputRef) -> list[Entry]:
         where = Path(exc.filename) if exc.filename else root
         rel = where.relative_to(root).as_posix() if where != root else "."
         out.append(
-            Entry(
-                rel + "/", str(where), 0, Reason.UNREADABLE, f"cannot list folder: {exc.strerror}"
-            )
+            Entry(rel + "/", str(where), 0, Code.UNREADABLE, f"cannot list folder: {exc.strerror}")
         )
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
@@ -210,7 +208,7 @@ def _list_dir(ref: InputRef) -> list[Entry]:
             if full.is_symlink():
                 rel = full.relative_to(root).as_posix()
                 inside_root = inside(root, full)  # never raises, even on a loop
-                reason = Reason.LINKED_FOLDER if inside_root else Reason.LINK_OUTSIDE
+                reason = Code.LINKED_FOLDER if inside_root else Code.LINK_OUTSIDE
                 out.append(
                     Entry(
                         rel + "/", str(full), 0, reason, "symbolic link to a folder; not followed"
@@ -234,20 +232,20 @@ def _dir_entry(full: Path, root: Path) -> Entry:
     rel = full.relative_to(root).as_posix()
     shown = printable_name(rel)
     if shown is not None:
-        return Entry(shown, str(full), 0, Reason.BAD_NAME, "file name is not valid UTF-8")
+        return Entry(shown, str(full), 0, Code.BAD_NAME, "file name is not valid UTF-8")
     if full.is_symlink() and not inside(root, full):
         return Entry(
-            rel, str(full), 0, Reason.LINK_OUTSIDE, "symbolic link points outside the source"
+            rel, str(full), 0, Code.LINK_OUTSIDE, "symbolic link points outside the source"
         )
     try:
         st = full.stat()
     except OSError as exc:
-        return Entry(rel, str(full), 0, Reason.UNREADABLE, f"cannot stat: {exc.strerror}")
+        return Entry(rel, str(full), 0, Code.UNREADABLE, f"cannot stat: {exc.strerror}")
     problem = file_type_problem(st.st_mode)
     if problem is not None:
-        return Entry(rel, str(full), 0, Reason.UNREADABLE, problem)
+        return Entry(rel, str(full), 0, Code.UNREADABLE, problem)
     if not os.access(full, os.R_OK):
-        return Entry(rel, str(full), st.st_size, Reason.UNREADABLE, "permission denied")
+        return Entry(rel, str(full), st.st_size, Code.UNREADABLE, "permission denied")
     return Entry(rel, str(full), st.st_size, mtime_ns=st.st_mtime_ns,
                  fingerprint=f"{st.st_size}:mtime{st.st_mtime_ns}")  # fmt: skip
 

@@ -56,6 +56,20 @@ def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame (possibly carrying work columns) -> exactly the declared columns and dtypes."""
+    return pd.DataFrame(
+        {
+            c.name: pd.array(
+                [None if v is pd.NA or (isinstance(v, float) and v != v) else v
+                 for v in frame[c.name].astype(object).tolist()],
+                dtype=_PANDAS[c.dtype],
+            )
+            for c in MANIFEST_COLUMNS
+        }
+    )  # fmt: skip
+
+
 def write_manifest(df: pd.DataFrame, path: Path, extra: dict[str, str] | None = None) -> None:
     table = pa.Table.from_pandas(
         df[list(MANIFEST_NAMES)], schema=arrow_schema(extra), preserve_index=False

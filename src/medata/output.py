@@ -15,17 +15,16 @@ import os
 import posixpath
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from medata.errors import OutputError
-from medata.inputs import Reader
-from medata.records import CLASSES, SPLITS, Reason, Status
+from medata.inputs import InputRef, Reader
+from medata.records import CLASSES, SPLITS
 
 ANNOTATIONS_FILE = "annotations.csv"
-INCOMING = ".medata-incoming"  # inside the staging folder: verified copies before naming
 
 
 def _sidecar(out: Path, what: str) -> Path:
@@ -127,27 +126,46 @@ def within(root: Path, rel: str) -> Path:
     return root / norm
 
 
+@dataclass(frozen=True)
+class CopyItem:
+    """One file to copy: where it is (input, key), what its bytes must hash to, where it goes
+    (relative to the staging folder) and the source's mtime to give it."""
+
+    ref: InputRef
+    key: str
+    sha256: str
+    dest: str
+    mtime_ns: int | None = None
+
+
 def copy_files(
-    staging: Path, kept: list[dict[str, Any]], link: str, advance: Callable[[int], None]
-) -> None:
-    """Put each kept row's file at ``staging/row['path']``; verify copied bytes by sha256."""
-    by_input: dict[str, list[dict[str, Any]]] = {}
-    for row in kept:
-        by_input.setdefault(row["_ref"].location, []).append(row)
-    for rows in by_input.values():
-        ref = rows[0]["_ref"]
+    staging: Path, items: list[CopyItem], link: str, advance: Callable[[int], None]
+) -> list[int | None]:
+    """Put each item's file at ``staging/item.dest``, its bytes verified by sha256. Returns per
+    item the written file's mtime (ns), or None when the bytes changed since the probe (then
+    nothing is written for it)."""
+    by_input: dict[str, list[int]] = {}
+    for k, item in enumerate(items):
+        by_input.setdefault(item.ref.location, []).append(k)
+    out: list[int | None] = [None] * len(items)
+    for positions in by_input.values():
+        ref = items[positions[0]].ref
         with Reader(ref) as reader:
-            for row in rows:
-                dest = within(staging, row["path"])
+            for k in positions:
+                item = items[k]
+                dest = within(staging, item.dest)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if link != "copy" and ref.kind == "dir":
-                    _link(Path(row["_key"]), dest, link)
-                elif _copy_verified(reader, row, dest) and row.get("_mtime_ns") is not None:
+                    _link(Path(item.key), dest, link)
+                elif not _copy_verified(reader, item, dest):
+                    advance(1)
+                    continue
+                elif item.mtime_ns is not None:
                     # The source's mtime (like cp -p): reruns give the same manifest.
-                    os.utime(dest, ns=(row["_mtime_ns"], row["_mtime_ns"]))
-                if row["path"] is not None:
-                    row["mtime_ns"] = os.stat(dest).st_mtime_ns
+                    os.utime(dest, ns=(item.mtime_ns, item.mtime_ns))
+                out[k] = os.stat(dest).st_mtime_ns
                 advance(1)
+    return out
 
 
 def place_files(staging: Path, moves: list[tuple[Path, str]]) -> None:
@@ -162,16 +180,10 @@ def place_files(staging: Path, moves: list[tuple[Path, str]]) -> None:
         os.rename(src, dest)
 
 
-def _copy_verified(reader: Reader, row: dict[str, Any], dest: Path) -> bool:
-    """Write the row's bytes to ``dest``; False (and the row rejected) if they changed."""
-    data = reader.read(row["_key"])
-    if hashlib.sha256(data).hexdigest() != row["sha256"]:
-        row.update(
-            status=Status.REJECTED.value,
-            reason=Reason.CHANGED_DURING_MERGE.value,
-            detail="file changed between probe and copy",
-            path=None,
-        )
+def _copy_verified(reader: Reader, item: CopyItem, dest: Path) -> bool:
+    """Write the item's bytes to ``dest``; False (nothing written) if they changed."""
+    data = reader.read(item.key)
+    if hashlib.sha256(data).hexdigest() != item.sha256:
         return False
     dest.write_bytes(data)
     return True

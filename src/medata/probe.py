@@ -36,7 +36,7 @@ from PIL import (  # the allowed decoders, registered explicitly
 
 from medata.guard import Refused
 from medata.inputs import InputRef, Reader
-from medata.records import Reason
+from medata.problems import Code
 
 _ORIENTATION = 0x0112
 # The only decoders the probe lets Pillow use: all in-process, none hands a file to an external
@@ -144,7 +144,7 @@ class ProbeResult:
     exif_orientation: int | None = None  # set when EXIF rotated the image (2..8)
     phash_mirror: str | None = None
     thumb: builtins.bytes | None = None  # 48x48 grey, for verifying near duplicates
-    problem: Reason | None = None
+    problem: Code | None = None
     detail: str = ""
 
 
@@ -156,20 +156,20 @@ def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
     sha = hashlib.sha256(data).hexdigest()
     base: dict[str, Any] = {"key": key, "bytes": len(data), "sha256": sha}
     if not data:
-        return {**base, "problem": Reason.EMPTY_FILE, "detail": "file has zero bytes"}, None
+        return {**base, "problem": Code.EMPTY_FILE, "detail": "file has zero bytes"}, None
     try:
         im: Image.Image = open_image(data)
     except Image.DecompressionBombError as exc:
-        return {**base, "problem": Reason.TOO_LARGE, "detail": _one_line(exc)}, None
+        return {**base, "problem": Code.TOO_LARGE, "detail": _one_line(exc)}, None
     except Image.UnidentifiedImageError:
         return {**base, **_unidentified(data)}, None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a data problem, recorded
-        return {**base, "problem": Reason.UNDECODABLE, "detail": _one_line(exc)}, None
+        return {**base, "problem": Code.UNDECODABLE, "detail": _one_line(exc)}, None
     w, h = im.size
     base.update(width=w, height=h, mode=im.mode, format=im.format)
     if w * h > MAX_PIXELS:
         detail = f"{w}x{h} pixels is over the limit of {MAX_PIXELS:,}"
-        return {**base, "problem": Reason.TOO_LARGE, "detail": detail}, None
+        return {**base, "problem": Code.TOO_LARGE, "detail": detail}, None
     try:
         im.load()
         # Parsing EXIF costs ~150 us: only for files that carry it.
@@ -184,7 +184,7 @@ def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
         base["thumb"] = _thumb(grey)
     except Exception as exc:  # noqa: BLE001
         msg = _one_line(exc)
-        reason = Reason.TRUNCATED if "truncated" in msg.lower() else Reason.UNDECODABLE
+        reason = Code.TRUNCATED if "truncated" in msg.lower() else Code.UNDECODABLE
         return {**base, "problem": reason, "detail": msg}, None
     return base, small
 
@@ -202,11 +202,19 @@ def _unidentified(data: bytes) -> dict[str, Any]:
     for magic, name in _OTHER_FORMATS:
         if head.startswith(magic):
             detail = f"{name} is not an allowed format ({', '.join(ALLOWED_FORMATS)})"
-            return {"problem": Reason.FORMAT_NOT_ALLOWED, "detail": detail}
+            return {"problem": Code.FORMAT_NOT_ALLOWED, "detail": detail}
     if head[4:12] in (b"ftypavif", b"ftypavis", b"ftypheic", b"ftypheix", b"ftypmif1"):
         detail = f"AVIF/HEIF is not an allowed format ({', '.join(ALLOWED_FORMATS)})"
-        return {"problem": Reason.FORMAT_NOT_ALLOWED, "detail": detail}
-    return {"problem": Reason.UNDECODABLE, "detail": "cannot identify image file"}
+        return {"problem": Code.FORMAT_NOT_ALLOWED, "detail": detail}
+    return {"problem": Code.UNDECODABLE, "detail": NOT_AN_IMAGE}
+
+
+NOT_AN_IMAGE = "cannot identify image file"  # the detail of bytes no decoder recognises
+
+
+def is_not_image(r: ProbeResult) -> bool:
+    """Undecodable because no decoder recognises the bytes (not a damaged image)."""
+    return r.problem is Code.UNDECODABLE and r.detail == NOT_AN_IMAGE
 
 
 def probe_bytes(key: str, data: bytes) -> ProbeResult:
@@ -256,7 +264,7 @@ def probe_partition(ref: InputRef, keys: Sequence[str]) -> list[ProbeResult]:
                     "key": key,
                     "bytes": 0,
                     "sha256": "",
-                    "problem": Reason.UNREADABLE,
+                    "problem": Code.UNREADABLE,
                     "detail": _one_line(exc),
                 }
                 decoded.append((fields, None))
@@ -286,8 +294,14 @@ def probe_many(
     partition_size: int = 256,
     on_progress: Callable[[int], None] | None = None,
     on_results: Callable[[InputRef, list[ProbeResult]], None] | None = None,
+    client: Any = None,
 ) -> dict[tuple[str, str], ProbeResult]:
-    """Probe every (input, keys) task over a process pool; results keyed by (location, key)."""
+    """Probe every (input, keys) task over a process pool, or on a Dask cluster through
+    ``client`` (partitions of ``medata.cluster.PARTITION``); results keyed by (location, key)."""
+    if client is not None:
+        from medata.cluster import PARTITION
+
+        partition_size = max(partition_size, PARTITION)
     jobs = [(ref, part) for ref, keys in tasks for part in partitions(keys, partition_size)]
     workers = workers if workers is not None else (os.cpu_count() or 1)
     out: dict[tuple[str, str], ProbeResult] = {}
@@ -300,6 +314,11 @@ def probe_many(
         if on_progress is not None:
             on_progress(len(results))
 
+    if client is not None:
+        from medata.cluster import map_streaming
+
+        map_streaming(client, probe_partition, jobs, lambda k, res: collect(jobs[k][0], res))
+        return out
     if workers <= 1 or len(jobs) <= 1:
         for ref, part in jobs:
             collect(ref, probe_partition(ref, part))

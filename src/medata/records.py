@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from medata.problems import FATES, Code
+
 SCHEMA_VERSION = 1
 
 CLASSES: tuple[str, ...] = ("Anger", "Disgust", "Fear", "Happy", "Neutral", "Surprised")
@@ -26,34 +28,6 @@ class Status(str, Enum):
     DUPLICATE = "duplicate"  # a copy of a kept file in the same split
     LEAK = "leak"  # a test copy of a train file
     CONFLICT = "conflict"  # the same picture under two labels: quarantined
-
-
-class Reason(str, Enum):
-    """Stable reason codes; never renamed once released."""
-
-    LABEL_EXCLUDED = (
-        "label_excluded"  # a known class outside the six (sad, contempt) or mapped away
-    )
-    LABEL_UNKNOWN = "label_unknown"  # no folder on the path names a known class
-    DEBRIS = "debris"  # .DS_Store, Thumbs.db, __MACOSX/, ._AppleDouble, hidden files
-    NOT_IMAGE_FILE = "not_image_file"  # an extension that is not an image (README.txt, .csv)
-    NESTED_ARCHIVE = "nested_archive"  # a zip inside the input; not opened
-    LINKED_FOLDER = "linked_folder"  # a symbolic link to a folder; not followed
-    EMPTY_FILE = "empty_file"
-    UNDECODABLE = "undecodable"  # not an image, or the decoder failed
-    TRUNCATED = "truncated"  # the image header is fine but the data ends early
-    TOO_LARGE = "too_large"  # pixel count over the limit: refused before decoding
-    UNSAFE_PATH = "unsafe_path"  # archive member with ../ or an absolute path
-    LINK_OUTSIDE = "link_outside"  # a symbolic link that points outside the source
-    UNREADABLE = "unreadable"  # permission denied or I/O error
-    ENCRYPTED = "encrypted"  # encrypted archive member
-    COMPRESSION_BOMB = "compression_bomb"  # absurd compression ratio; not extracted
-    CHANGED_DURING_MERGE = "changed_during_merge"  # bytes differ between probe and copy
-    DUPLICATE_OF = "duplicate_of"  # detail names the kept file
-    LEAK_OF = "leak_of"  # detail names the train file kept
-    LABEL_CONFLICT = "label_conflict"  # detail lists the labels in the group
-    BAD_NAME = "bad_name"  # a file name that is not valid UTF-8 (shown with \xNN escapes)
-    FORMAT_NOT_ALLOWED = "format_not_allowed"  # decodable, but not an allowed image format
 
 
 @dataclass(frozen=True)
@@ -147,7 +121,11 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
         enum=tuple(s.value for s in Status),
     ),
     Column(
-        "reason", "string", True, "Reason code when not kept.", enum=tuple(r.value for r in Reason)
+        "reason",
+        "string",
+        True,
+        "Reason code when not kept (a code of medata.problems).",
+        enum=tuple(c.value for c in Code if c in FATES),
     ),
     Column("detail", "string", True, "One-line human detail for the reason."),
 )

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from medata.probe import ProbeResult
-from medata.records import Reason
+from medata.problems import Code
 
 
 def cache_path(out: Path) -> Path:
@@ -42,7 +42,7 @@ class ProbeCache:
             return None
         fields = json.loads(row[0])
         fields["key"] = entry_key
-        fields["problem"] = Reason(fields["problem"]) if fields["problem"] else None
+        fields["problem"] = Code(fields["problem"]) if fields["problem"] else None
         fields["thumb"] = base64.b64decode(fields["thumb"]) if fields.get("thumb") else None
         self.hits += 1
         return ProbeResult(**fields)

@@ -16,11 +16,10 @@ from medata.checks.findings import Code, Findings
 from medata.guard import MAX_FILE_BYTES
 from medata.inputs import FORMAT_EXTENSIONS as EXTENSIONS
 from medata.inputs import InputRef
-from medata.probe import probe_many
-from medata.records import Reason
+from medata.probe import is_not_image, probe_many
 
-_CODES = {Reason.EMPTY_FILE: Code.EMPTY_FILE, Reason.TRUNCATED: Code.TRUNCATED,
-          Reason.TOO_LARGE: Code.TOO_LARGE, Reason.UNREADABLE: Code.UNREADABLE}  # fmt: skip
+# Probe problems validate reports under their own code; any other decode failure is undecodable.
+_AS_IS = frozenset({Code.EMPTY_FILE, Code.TRUNCATED, Code.TOO_LARGE, Code.UNREADABLE})
 
 
 class Recorded(NamedTuple):
@@ -90,10 +89,10 @@ def inspect_files(
         facts[rel] = FileFacts(r.sha256 or None, r.format, True)
         if r.problem is None:
             _check_extension(rel, r.format, findings)
-        elif r.problem is Reason.UNDECODABLE and r.detail == "cannot identify image file":
+        elif is_not_image(r):
             findings.add(Code.NOT_IMAGE, rel, "not an image file")
         else:
-            findings.add(_CODES.get(r.problem, Code.UNDECODABLE), rel, r.detail)
+            findings.add(r.problem if r.problem in _AS_IS else Code.UNDECODABLE, rel, r.detail)
     return facts
 
 
@@ -113,7 +112,8 @@ def _from_manifest(root: Path, rel: str, manifest: Manifest | None) -> FileFacts
 def _check_extension(rel: str, fmt: str | None, findings: Findings) -> None:
     ext = posixpath.splitext(rel)[1].lower()
     if fmt and fmt in EXTENSIONS and ext not in EXTENSIONS[fmt]:
-        findings.add(Code.EXTENSION_MISMATCH, rel, f"extension {ext!r} but the file is {fmt}")
+        findings.add(Code.EXTENSION_MISMATCH, rel, f"extension {ext!r} but the file is {fmt}",
+                     expected=" ".join(sorted(EXTENSIONS[fmt])), actual=ext)  # fmt: skip
 
 
 def check_hashes(
@@ -137,6 +137,8 @@ def check_hashes(
                     Code.SHA256_CHANGED,
                     rel,
                     f"content changed: sha256 {actual[:12]}… but {where} says {sha[:12]}…",
+                    expected=sha,
+                    actual=actual,
                 )
                 break
 

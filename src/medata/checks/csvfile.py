@@ -75,11 +75,14 @@ def _check_values(df: pd.DataFrame, findings: Findings) -> None:
                 code = Code.UNKNOWN_SPLIT
             line = f"line {int(index) + 2}: " if pd.notna(index) else ""
             path = _row_path(df, index) if pd.notna(index) else CSV_NAME
-            findings.add(code, path, f"{line}{column} = {value!r} fails {check}")
+            findings.add(code, path, f"{line}{column} = {value!r} fails {check}",
+                         line=int(index) + 2 if pd.notna(index) else None, expected=check,
+                         actual=value)  # fmt: skip
 
 
 def _check_duplicates(df: pd.DataFrame, findings: Findings) -> None:
     names = df["file_name"]
     for index in names[names.notna() & names.duplicated(keep="first")].index:
         findings.add(Code.DUPLICATE_ROW, str(names[index]),
-                     f"line {int(index) + 2} repeats a path listed earlier")  # fmt: skip
+                     f"line {int(index) + 2} repeats a path listed earlier",
+                     line=int(index) + 2)  # fmt: skip

@@ -131,9 +131,11 @@ def check_rows(df: pd.DataFrame, root: Path, tree: Tree, findings: Findings) -> 
         parts = norm.split("/")
         if isinstance(label, str) and (len(parts) < 3 or parts[1] != label):
             folder = parts[1] if len(parts) >= 3 else "(none)"
-            findings.add(Code.LABEL_MISMATCH, rel, f"row says {label!r}, folder says {folder!r}")
+            findings.add(Code.LABEL_MISMATCH, rel, f"row says {label!r}, folder says {folder!r}",
+                         line=int(index) + 2, expected=label, actual=folder)  # fmt: skip
         if isinstance(split, str) and parts[0] != split:
-            findings.add(Code.SPLIT_MISMATCH, rel, f"row says {split!r}, folder says {parts[0]!r}")
+            findings.add(Code.SPLIT_MISMATCH, rel, f"row says {split!r}, folder says {parts[0]!r}",
+                         line=int(index) + 2, expected=split, actual=parts[0])  # fmt: skip
         rows.setdefault(norm, int(index))
     for rel in sorted(tree.escaping - listed):
         findings.add(Code.PATH_ESCAPES, rel, "a link that points outside the dataset; not opened")

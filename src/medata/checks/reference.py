@@ -65,6 +65,8 @@ def compare(mine: pd.DataFrame, reference: pd.DataFrame, findings: Findings,
                 Code.REFERENCE_CHANGED,
                 label,
                 f"{source}:{source_path} has other bytes than the reference",
+                expected=ref_by_key[key],
+                actual=sha,
             )
     for key in sorted(set(ref_by_key) - mine_keys):
         findings.add(Code.REFERENCE_MISSING, f"{key[0]}:{key[1]}",
@@ -73,10 +75,13 @@ def compare(mine: pd.DataFrame, reference: pd.DataFrame, findings: Findings,
 
 def build_reference(inputs: list[Path], out: Path) -> pd.DataFrame:
     """Probe the inputs (nothing is merged) and write their reference manifest to ``out``."""
-    from medata.ingest import InputSpec, MergeOptions, NullProgress, manifest_frame, plan_and_probe
+    from medata.manifest import conform
+    from medata.pipeline import InputSpec, MergeOptions
+    from medata.pipeline.run import plan_and_probe
+    from medata.progress import NullProgress
 
-    _, rows = plan_and_probe([InputSpec(p) for p in inputs], MergeOptions(), NullProgress())
-    ref = reference_from_manifest(manifest_frame(rows))
+    _, frame = plan_and_probe([InputSpec(p) for p in inputs], MergeOptions(), NullProgress())
+    ref = reference_from_manifest(conform(frame))
     ref.to_parquet(out, index=False, compression="zstd")
     return ref
 

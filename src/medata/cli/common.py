@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 
 from medata.dedupe.resolve import ConflictPolicy, LeakPolicy
-from medata.ingest import InputSpec, MergeOptions, merge
+from medata.pipeline import InputSpec, MergeOptions, merge
 from medata.report.console import RichProgress, render_merge
-from medata.stats import merge_summary
+from medata.statistics import merge_summary
 
 # Options shared by merge and dedupe, declared once.
 ThresholdOption = Annotated[int, typer.Option(help="pHash Hamming distance for near duplicates.")]

@@ -13,7 +13,7 @@ from medata.cli.common import run_merge
 from medata.demo.run import prepare_folder, quick_baseline
 from medata.demo.synth import make_sources
 from medata.errors import UsageError
-from medata.ingest import InputSpec, MergeOptions
+from medata.pipeline import InputSpec, MergeOptions
 from medata.report.text import markup_safe
 
 

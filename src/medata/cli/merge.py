@@ -19,8 +19,8 @@ from medata.cli.common import (
 from medata.dedupe.groups import DEFAULT_THRESHOLD
 from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy
 from medata.guard import MAX_FILE_BYTES
-from medata.ingest import InputSpec, MergeOptions, Resplit
 from medata.labels import LabelMap
+from medata.pipeline import InputSpec, MergeOptions, Resplit
 
 
 def merge_command(
@@ -69,6 +69,12 @@ def merge_command(
     max_file_mb: Annotated[
         float, typer.Option(help="Refuse any file or zip member over this many MiB (as read).")
     ] = MAX_FILE_BYTES / 2**20,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Probe on Dask: local, tcp://host:8786 or a scheduler file (needs medata[dask])."
+        ),  # fmt: skip
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -82,6 +88,7 @@ def merge_command(
         replace=replace,
         workers=workers,
         max_file_bytes=int(max_file_mb * 2**20),
+        scheduler=scheduler,
     )
     specs = [InputSpec.parse(text) for text in inputs]
     summary = run_merge(

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from medata.report.console import render_stats
 from medata.report.text import markup_safe
-from medata.stats import compute
+from medata.statistics import compute
 
 
 def stats_command(

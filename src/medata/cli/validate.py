@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from medata.checks.run import ValidateOptions, validate
 from medata.report.console import RichProgress, render_findings
 from medata.report.formats import findings_json, github_annotations, write_table
-from medata.validate import ValidateOptions, validate
 
 
 class Format(str, Enum):

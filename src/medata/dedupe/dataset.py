@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from medata.dedupe.apply import apply_resolution, mark
 from medata.dedupe.groups import Groups, byte_identical_summary, find_groups
 from medata.dedupe.resolve import DedupePolicy, dedupe_meta, resolve
 from medata.dedupe.search import hex_to_u64
@@ -40,39 +41,18 @@ class Plan:
 
 
 def plan(target: Target, policy: DedupePolicy, progress: Progress | None = None) -> Plan:
-    m = target.manifest.copy()
+    m = target.manifest
     groups = find_groups(m, policy.threshold, progress=progress)
-    rows = groups.member["row"].to_numpy()
-    m.loc[:, "dup_group"] = pd.NA
-    m.loc[:, "dup_kind"] = pd.NA
-    m.loc[:, "dup_score"] = pd.NA
-    m.loc[rows, "dup_group"] = groups.member["group"].to_numpy()
-    m.loc[rows, "dup_kind"] = groups.member["kind"].to_numpy()
-    m["dup_score"] = m["dup_score"].astype("Float64")
-    m.loc[rows, "dup_score"] = groups.member["score"].to_numpy()
-    decisions, moves = resolve(m, groups, policy)
-    before = m[["path", "status", "split"]].copy()
-    if moves:  # a moved file keeps its name under the other split
-        idx = list(moves)
-        m.loc[idx, "split"] = [moves[i] for i in idx]
-        m.loc[idx, "path"] = [f"{moves[i]}/{str(m.at[i, 'path']).split('/', 1)[1]}" for i in idx]
-    if decisions:
-        idx = [d.row for d in decisions]
-        paths, groups_of = m["path"].to_dict(), m["dup_group"].to_dict()
-        m.loc[idx, "status"] = [d.status.value for d in decisions]
-        m.loc[idx, "reason"] = [d.reason.value if d.reason else None for d in decisions]
-        m.loc[idx, "detail"] = [
-            d.detail(paths[d.ref] if d.ref is not None else None, groups_of[d.row])
-            for d in decisions
-        ]
-        m.loc[idx, "path"] = pd.NA
-    changed = (before["status"] != m["status"]) | (before["split"] != m["split"])
+    marked = mark(m, groups)
+    decisions, moves = resolve(marked, groups, policy)
+    after = apply_resolution(marked, decisions, moves)
+    changed = (m["status"] != after["status"]) | (m["split"] != after["split"])
     changes = pd.DataFrame({
-        "old_path": before.loc[changed, "path"], "new_path": m.loc[changed, "path"],
-        "old_status": before.loc[changed, "status"], "status": m.loc[changed, "status"],
-        "detail": m.loc[changed, "detail"],
+        "old_path": m.loc[changed, "path"], "new_path": after.loc[changed, "path"],
+        "old_status": m.loc[changed, "status"], "status": after.loc[changed, "status"],
+        "detail": after.loc[changed, "detail"],
     })  # fmt: skip
-    return Plan(groups, m, changes)
+    return Plan(groups, after, changes)
 
 
 def summary(target: Target, p: Plan) -> dict[str, Any]:

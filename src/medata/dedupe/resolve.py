@@ -12,7 +12,8 @@ import pandas as pd
 
 from medata.dedupe.groups import DEFAULT_THRESHOLD, Groups, effective_label
 from medata.errors import UsageError
-from medata.records import Reason, Status
+from medata.problems import Code
+from medata.records import Status
 
 DEFAULT_PRIORITY = ("kmirfan", "ziya07", "kori", "generic")
 
@@ -36,6 +37,15 @@ class DedupePolicy:
     source_priority: tuple[str, ...] = DEFAULT_PRIORITY
 
     def __post_init__(self) -> None:
+        # Names as the CLI spells them ("to-train", "majority") are accepted from Python too.
+        for name, kind in (("leaks", LeakPolicy), ("conflicts", ConflictPolicy)):
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, kind(value))
+            except ValueError:
+                known = ", ".join(k.value for k in kind)
+                raise UsageError(f"{name} must be one of {known}, got {value!r}") from None
+        object.__setattr__(self, "source_priority", tuple(self.source_priority))
         if not 0 <= self.threshold <= 32:
             raise UsageError(
                 f"--threshold must be between 0 and 32 (bits of a 64-bit pHash), got "
@@ -47,7 +57,7 @@ class DedupePolicy:
 class Decision:
     row: int
     status: Status
-    reason: Reason | None
+    reason: Code | None
     ref: int | None  # the manifest row kept in its place
     labels: str = ""
 
@@ -123,7 +133,7 @@ def _conflicts(members: list[_Member], active: list[_Member], policy: DedupePoli
         winner = ranked[0][0]
     for m in active:
         if m.label != winner:
-            decisions.append(Decision(m.row, Status.CONFLICT, Reason.LABEL_CONFLICT, None, listing))
+            decisions.append(Decision(m.row, Status.CONFLICT, Code.LABEL_CONFLICT, None, listing))
     return [m for m in active if m.label == winner]
 
 
@@ -135,7 +145,7 @@ def _leaks(active: list[_Member], policy: DedupePolicy, decisions: list[Decision
         keeper = _best([m for m in active if m.split == "train"], policy.source_priority)
         for m in active:
             if m.split != "train":
-                decisions.append(Decision(m.row, Status.LEAK, Reason.LEAK_OF, keeper.row))
+                decisions.append(Decision(m.row, Status.LEAK, Code.LEAK_OF, keeper.row))
         return [m for m in active if m.split == "train"]
     target = "train" if policy.leaks is LeakPolicy.TO_TRAIN else "test"
     for m in active:
@@ -153,7 +163,7 @@ def _duplicates(active: list[_Member], policy: DedupePolicy, decisions: list[Dec
         keeper = _best(same, policy.source_priority)
         for m in sorted(same, key=lambda m: m.key):
             if m is not keeper:
-                decisions.append(Decision(m.row, Status.DUPLICATE, Reason.DUPLICATE_OF, keeper.row))
+                decisions.append(Decision(m.row, Status.DUPLICATE, Code.DUPLICATE_OF, keeper.row))
 
 
 def dedupe_meta(policy: DedupePolicy | None) -> str:

@@ -21,7 +21,7 @@ from medata.report.text import markup_safe
 
 
 class RichProgress:
-    """Implements ``medata.ingest.Progress`` with one rich bar per stage.
+    """Implements ``medata.progress.Progress`` with one rich bar per stage.
 
     It refreshes from the calling thread (no refresh thread), so the probe's process pool can
     fork safely.

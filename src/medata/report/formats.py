@@ -23,7 +23,13 @@ def findings_json(result: Any) -> str:
         "files": result.files,
         "decoded": result.decoded,
         "stopped_early": result.stopped_early,
-        "findings": result.findings.astype(object).to_dict(orient="records"),
+        "findings": [
+            {
+                k: (None if v is None or v is pd.NA else int(v) if k == "line" else v)
+                for k, v in row.items()
+            }
+            for row in result.findings.astype(object).to_dict(orient="records")
+        ],  # fmt: skip
     }
     return json.dumps(doc, indent=2)  # ASCII: no raw control or bidi character reaches a terminal
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from medata.probe import preview
 from medata.records import CLASSES, SPLITS
+from medata.report.templating import markup, render_page
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac")  # fmt: skip
@@ -115,16 +116,12 @@ def thumbnail(data: bytes | None, size: int = 64) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _table(header: list[str], rows: list[list[object]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _gallery(manifest: pd.DataFrame, load: Loader, largest: int) -> str:
+def _gallery(manifest: pd.DataFrame, load: Loader, largest: int) -> list[dict[str, Any]]:
+    """The groups to show (every leak or conflict group and the ``largest`` largest), each with
+    its members' thumbnails and captions."""
     g = manifest[manifest["dup_group"].notna()]
     if g.empty:
-        return "<p>No duplicate groups in this manifest.</p>"
+        return []
     per = g.groupby("dup_group")
     urgent = per["split"].nunique() > 1
     urgent |= per["status"].agg(lambda s: bool((s == "conflict").any()))
@@ -132,84 +129,82 @@ def _gallery(manifest: pd.DataFrame, load: Loader, largest: int) -> str:
     chosen = sorted(
         set(urgent[urgent].index) | set(size.sort_values(ascending=False).head(largest).index)
     )
-    blocks = []
+    groups = []
     for gid in chosen:
         members = g[g["dup_group"] == gid]
         cells = []
         for _, row in members.iterrows():
-            uri = thumbnail(load(row))
             label = row["label"] if isinstance(row["label"], str) else f"({row['source_label']})"
             score = row.get("dup_score")
             shown = f" · {row.get('dup_kind')} {float(score):.2f}" if pd.notna(score) else ""
-            caption = f"{row['split']}/{label} · {row['source']} · {row['status']}{shown}"
-            pic = (f'<img src="{uri}" alt="{_e(row["source_path"])}" width="64" height="64">'
-                   if uri else '<div class="missing">not in dataset</div>')  # fmt: skip
-            cells.append(f"<figure>{pic}<figcaption>{_e(caption)}</figcaption></figure>")
-        kind = members["dup_kind"].iloc[0]
-        blocks.append(f'<div class="group"><h4>{_e(gid)} · {_e(kind)} · {len(members)} files</h4>'
-                      f'{"".join(cells)}</div>')  # fmt: skip
-    return (
-        f"<p>{len(chosen)} groups: every leak or conflict group and the {largest} largest.</p>"
-        + "".join(blocks)
-    )
+            cells.append({
+                "uri": thumbnail(load(row)), "alt": row["source_path"],
+                "caption": f"{row['split']}/{label} · {row['source']} · {row['status']}{shown}",
+            })  # fmt: skip
+        groups.append({"id": gid, "kind": members["dup_kind"].iloc[0], "members": cells})
+    return groups
 
 
 def render(stats: dict[str, Any], manifest: pd.DataFrame, load: Loader, title: str,
            largest: int = 12) -> str:  # fmt: skip
     bal = stats["balance"]
-    balance_chart = bar_chart({s: bal[s]["counts"] for s in SPLITS}, list(CLASSES),
-                              "Kept images per class and split")  # fmt: skip
-    balance_rows = [[c] + [bal[s]["counts"][c] for s in SPLITS]
-                    + [f"{bal[s]['shares'][c]:.1%}" for s in SPLITS] for c in CLASSES]  # fmt: skip
-    ratio = ", ".join(f"{s}: {bal[s]['imbalance_ratio']}" for s in SPLITS)
     comp = stats["composition"]
-    warn = "".join(f'<p class="warn">{_e(w["class"])} comes {w["share"]:.0%} from '
-                   f'{_e(w["source"])}: a model may learn the source instead of the expression.'
-                   f"</p>" for w in comp["dominated"])  # fmt: skip
     imgs = stats["images"]["per_source"]
-    hists = "".join(f'<div class="hist"><h4>{_e(src)}</h4>'
-                    + histogram(info["width_histogram"]["edges"], info["width_histogram"]["counts"],
-                                f"Image width, {src}") + "</div>"
-                    for src, info in imgs.items())  # fmt: skip
-    size_rows = [[src, info["files"], info["width"].get("median"), info["height"].get("median"),
-                  ", ".join(f"{k} {v}" for k, v in info["modes"].items()),
-                  ", ".join(f"{k} {v}" for k, v in info["formats"].items()), info["bytes"]]
-                 for src, info in imgs.items()]  # fmt: skip
     fates = stats["fates"]
-    fate_rows = [[src] + list(v.values()) for src, v in fates["by_source"].items()]
     dup = stats["duplicates"]
-    dup_rows = [[k, v] for k, v in dup.items() if k != "removed"] + \
-        [[f"removed as {k}", v] for k, v in dup["removed"].items()]  # fmt: skip
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}}
-table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:3px 8px;
-text-align:right}}th{{background:#f3f3f3}}td:first-child{{text-align:left}}
-.warn{{background:#fff3cd;padding:.4em .8em;border-left:4px solid #e0a800}}
-.hist{{display:inline-block;margin-right:1em}}.group{{border-top:1px solid #ddd;padding:.3em 0}}
-figure{{display:inline-block;margin:0 .4em .4em 0;font-size:10px;width:96px;vertical-align:top}}
-.missing{{width:64px;height:64px;background:#eee;color:#777;font-size:9px;display:flex;
-align-items:center;justify-content:center;text-align:center}}h4{{margin:.3em 0}}
-</style></head><body>
-<h1>{_e(title)}</h1>
-<p>{stats["rows"]} manifest rows; {stats["images"]["files"]} kept images,
-{stats["images"]["total_bytes"]:,} bytes.</p>
-<h2>Class balance</h2>{balance_chart}
-{_table(["class"] + list(SPLITS) + [f"{s} share" for s in SPLITS], balance_rows)}
-<p>Imbalance ratio (largest / smallest class): {_e(ratio)}.</p>
-<h2>Sources per class</h2>{stacked_bars(comp["counts"], "Source composition per class")}{warn}
-<h2>Image sizes, modes and formats</h2>{hists}
-{
-        _table(
-            ["source", "files", "median width", "median height", "modes", "formats", "bytes"],
-            size_rows,
-        )
-    }
-<h2>What the merge did</h2>
-{_table(["source"] + list(next(iter(fates["by_source"].values()), {}).keys()), fate_rows)}
-{_table(["reason", "files"], [[k, v] for k, v in fates["reasons"].items()])}
-<h2>Duplicates and leaks</h2>{_table(["", "count"], dup_rows)}
-{_gallery(manifest, load, largest)}
-</body></html>
-"""
+    return render_page(
+        "report.html.j2",
+        title=title,
+        rows=stats["rows"],
+        kept=stats["images"]["files"],
+        total_bytes=stats["images"]["total_bytes"],
+        balance_chart=markup(
+            bar_chart(
+                {s: bal[s]["counts"] for s in SPLITS},
+                list(CLASSES),
+                "Kept images per class and split",
+            )
+        ),  # fmt: skip
+        balance_header=["class"] + list(SPLITS) + [f"{s} share" for s in SPLITS],
+        balance_rows=[
+            [c]
+            + [bal[s]["counts"][c] for s in SPLITS]
+            + [f"{bal[s]['shares'][c]:.1%}" for s in SPLITS]
+            for c in CLASSES
+        ],  # fmt: skip
+        ratio=", ".join(f"{s}: {bal[s]['imbalance_ratio']}" for s in SPLITS),
+        composition_chart=markup(stacked_bars(comp["counts"], "Source composition per class")),
+        dominated=comp["dominated"],
+        histograms=[
+            (
+                src,
+                markup(
+                    histogram(
+                        info["width_histogram"]["edges"],
+                        info["width_histogram"]["counts"],
+                        f"Image width, {src}",
+                    )
+                ),
+            )
+            for src, info in imgs.items()
+        ],  # fmt: skip
+        size_rows=[
+            [
+                src,
+                info["files"],
+                info["width"].get("median"),
+                info["height"].get("median"),
+                ", ".join(f"{k} {v}" for k, v in info["modes"].items()),
+                ", ".join(f"{k} {v}" for k, v in info["formats"].items()),
+                info["bytes"],
+            ]
+            for src, info in imgs.items()
+        ],  # fmt: skip
+        fate_header=["source"] + list(next(iter(fates["by_source"].values()), {}).keys()),
+        fate_rows=[[src] + list(v.values()) for src, v in fates["by_source"].items()],
+        reason_rows=[[k, v] for k, v in fates["reasons"].items()],
+        dup_rows=[[k, v] for k, v in dup.items() if k != "removed"]
+        + [[f"removed as {k}", v] for k, v in dup["removed"].items()],
+        groups=_gallery(manifest, load, largest),
+        largest=largest,
+    )

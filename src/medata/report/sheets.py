@@ -4,7 +4,6 @@ members that are not in it; a member with neither is drawn as a labelled blank."
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,6 +77,8 @@ def write_sheets(manifest: pd.DataFrame, member: pd.DataFrame, table: pd.DataFra
 
 def write_gallery(out: Path, sheets: list[tuple[str, Path]], table: pd.DataFrame,
                   summary: dict[str, object]) -> Path:  # fmt: skip
+    from medata.report.templating import render_page
+
     info = table.set_index("group")
     items = []
     for gid, path in sheets:
@@ -85,24 +86,11 @@ def write_gallery(out: Path, sheets: list[tuple[str, Path]], table: pd.DataFrame
         flags = [str(g["kind"])] + [name for name, on in (("leak", g["cross_split"]),
                                      ("conflict", g["label_conflict"]),
                                      ("cross-source", g["cross_source"])) if on]  # fmt: skip
-        items.append(
-            f'<figure><img src="{html.escape(path.name)}" alt="{gid}" loading="lazy">'
-            f"<figcaption><b>{gid}</b> · {int(g['size'])} files · {html.escape(', '.join(flags))}"
-            f" · labels {html.escape(str(g['labels']))} · lowest score "
-            f"{html.escape(str(g.get('min_score')))}</figcaption></figure>"
-        )
-    counts = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>"
-                     for k, v in summary.items())  # fmt: skip
-    page = f"""<!doctype html><html><head><meta charset="utf-8">
-<title>medata duplicate groups</title>
-<style>body{{font-family:sans-serif;margin:1.5em}}figure{{margin:0 0 1.2em}}
-img{{max-width:100%;border:1px solid #ccc}}figcaption{{font-size:.9em;color:#333}}</style></head>
-<body><h1>Duplicate groups</h1><ul>{counts}</ul>
-<p>{len(sheets)} of {len(table)} groups shown: leaks and conflicts first, then the largest.
-Under each image: split / label, source, pHash distance to the first member, the kind of copy
-and its verification score (aligned correlation; 1 = identical), and its fate.</p>
-{"".join(items)}</body></html>
-"""
+        items.append({"src": path.name, "id": gid, "size": int(g["size"]),
+                      "flags": ", ".join(flags), "labels": str(g["labels"]),
+                      "min_score": str(g.get("min_score"))})  # fmt: skip
+    page = render_page("gallery.html.j2", summary=list(summary.items()), items=items,
+                       total=len(table))  # fmt: skip
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

@@ -1,6 +1,6 @@
 """The source interface: a small class with two hooks, ``score`` and ``place``.
 
-Walking, reading, debris handling and probing are shared (``inputs``, ``probe``, ``ingest``); a
+Walking, reading, debris handling and probing are shared (``inputs``, ``probe``, ``pipeline``); a
 source only says how confident it is that a list of paths is its layout, and where one path goes.
 """
 

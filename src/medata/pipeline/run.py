@@ -1,0 +1,154 @@
+"""``merge(inputs, out)``: the stages in order, written atomically into one layout."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from medata.dedupe.apply import apply_resolution, mark
+from medata.dedupe.groups import Groups, find_groups
+from medata.dedupe.resolve import dedupe_meta, resolve
+from medata.errors import UsageError
+from medata.output import check_output, staged_output
+from medata.pipeline.naming import name_kept
+from medata.pipeline.options import InputSpec, MergeOptions, MergeResult
+from medata.pipeline.plan import plan
+from medata.pipeline.probing import probe
+from medata.pipeline.split import resplit
+from medata.pipeline.write import copy_kept, write_dataset
+from medata.progress import NullProgress, Progress
+from medata.records import Status
+from medata.resume import ProbeCache, cache_path
+
+
+def merge(
+    specs: Sequence[InputSpec],
+    out: Path,
+    options: MergeOptions | None = None,
+    progress: Progress | None = None,
+) -> MergeResult:
+    """Ingest ``specs`` into ``out``; returns the manifest (one row per input file)."""
+    options = options or MergeOptions()
+    progress = progress or NullProgress()
+    if not specs:
+        raise UsageError("no inputs given")
+    options.check()
+    _check_out_not_inside_inputs(specs, out)
+    check_output(out, options.replace)  # refused before any work, leaving nothing behind
+    cache = ProbeCache(cache_path(out)) if options.resume else None
+    try:
+        return _merge(specs, out, options, progress, cache)
+    except Exception:
+        if cache is not None:
+            cache.close(delete=True)  # a failed merge leaves nothing beside DIR
+        raise
+    except BaseException:
+        if cache is not None:
+            cache.close(delete=False)  # interrupted: the next run resumes from it
+        raise
+
+
+def plan_and_probe(
+    specs: Sequence[InputSpec],
+    options: MergeOptions,
+    progress: Progress,
+    cache: ProbeCache | None = None,
+) -> tuple[list, pd.DataFrame]:  # type: ignore[type-arg]
+    """The first two stages: every input file as a row with its probe columns and fate (the
+    probe on a Dask cluster when ``options.scheduler`` names one)."""
+    import contextlib
+
+    detected, frame = plan(specs, options.labels, options.max_file_bytes)
+    if options.scheduler is None:
+        return detected, probe(frame, progress, options.workers, cache)
+    from medata.cluster import client_for
+
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(client_for(options.scheduler, options.workers))
+        return detected, probe(frame, progress, options.workers, cache, client)
+
+
+def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progress: Progress,
+           cache: ProbeCache | None) -> MergeResult:  # fmt: skip
+    detected, frame = plan_and_probe(specs, options, progress, cache)
+    inputs_meta = json.dumps(sorted([d.ref.name, d.source] for d in detected))
+    meta = {"medata.inputs": inputs_meta, "medata.dedupe": dedupe_meta(options.dedupe)}
+    with staged_output(out, options.replace) as staging:
+        # Copy (and verify) first, decide after: a file that changed since the probe is rejected
+        # before any group picks it as the copy to keep.
+        copied = _kept(frame)
+        if options.dedupe is None:
+            progress.stage("copy", len(copied))
+            frame = copy_kept(frame, copied, staging, options.link, progress.advance)
+            groups = None
+        else:
+            frame, groups = _copy_while_grouping(frame, copied, staging, options, progress)
+            frame = mark(frame, groups)
+        if options.resplit is not None:
+            frame = resplit(frame, options.resplit)
+        decisions, moves = ([], {}) if groups is None or options.dedupe is None else resolve(
+            frame, groups, options.dedupe)  # fmt: skip
+        frame = apply_resolution(frame, decisions, moves, name=name_kept)
+        manifest = write_dataset(frame, copied, staging, meta)
+    if cache is not None:
+        cache.close(delete=True)
+    return MergeResult(out, manifest, detected, cache.hits if cache is not None else 0)
+
+
+def _kept(frame: pd.DataFrame) -> pd.Index:
+    return frame.index[frame["status"].eq(Status.KEPT.value).fillna(False).to_numpy()]
+
+
+def _copy_while_grouping(
+    frame: pd.DataFrame,
+    copied: pd.Index,
+    staging: Path,
+    options: MergeOptions,
+    progress: Progress,
+) -> tuple[pd.DataFrame, Groups]:
+    """Find the duplicate groups (they need only the probe's results) while a thread copies the
+    kept files. The verification workers are started before that thread (a process is never
+    forked while another thread runs). A file that changed before its copy is rejected by the
+    copy; then the groups are found again without it: the result is that of one step after
+    the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from medata.dedupe.verify import verification_pool
+    from medata.progress import Held
+
+    assert options.dedupe is not None
+    threshold = options.dedupe.threshold
+    held = Held(progress)
+    with verification_pool(options.workers) as workers:
+        copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medata-copy")
+        held.stage("copy", len(copied))
+        copying = copier.submit(copy_kept, frame, copied, staging, options.link, held.advance)
+        try:
+            groups = find_groups(frame, threshold, workers=options.workers, progress=progress,
+                                 pool=workers)  # fmt: skip
+        except BaseException:
+            held.cancel()
+            copier.shutdown(wait=True, cancel_futures=True)
+            raise
+        held.release()
+        try:
+            after = copying.result()
+        finally:
+            copier.shutdown(wait=True)
+        if len(_kept(after)) != len(copied):
+            groups = find_groups(after, threshold, workers=options.workers, progress=progress,
+                                 pool=workers)  # fmt: skip
+    return after, groups
+
+
+def _check_out_not_inside_inputs(specs: Sequence[InputSpec], out: Path) -> None:
+    target = out.resolve()
+    for spec in specs:
+        src = spec.path.resolve()
+        if spec.path.is_dir() and (target == src or src in target.parents):
+            raise UsageError(f"output folder {out} must not be inside the input {spec.path}")
+        if target in src.parents or target == src:
+            raise UsageError(f"input {spec.path} must not be inside the output folder {out}")

@@ -1,0 +1,114 @@
+"""Merging on Dask (``--scheduler``): the same dataset as the process pool, on a LocalCluster
+in this process (logic), in worker processes (the tasks pickle), and through the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+
+import distributed  # medata[dask], installed by `make test`
+import pytest
+
+from medata import InputSpec, MergeOptions, merge
+from medata.manifest import read_manifest
+
+
+@pytest.fixture(scope="module")
+def threads_cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster:  # fmt: skip
+        yield cluster
+
+
+def _dataset(out):
+    manifest, _ = read_manifest(out / "manifest.parquet")
+    ann = hashlib.sha256((out / "annotations.csv").read_bytes()).hexdigest()
+    return ann, manifest.drop(columns=["mtime_ns"])
+
+
+def test_a_merge_on_a_dask_cluster_equals_the_process_pool_merge(
+    demo_sources, threads_cluster, tmp_path
+):
+    specs = [InputSpec(p) for p in demo_sources.paths]
+    merge(specs, tmp_path / "pool", MergeOptions(workers=2))
+    merge(specs, tmp_path / "dask",
+          MergeOptions(workers=2, scheduler=threads_cluster.scheduler_address))  # fmt: skip
+    (a_ann, a), (b_ann, b) = _dataset(tmp_path / "pool"), _dataset(tmp_path / "dask")
+    assert a_ann == b_ann
+    assert a.equals(b)
+    assert (a["status"] == "kept").sum() > 10
+
+
+def test_the_real_archive_merges_on_dask_to_what_the_process_pool_gives(
+    real_zip, threads_cluster, tmp_path
+):
+    opts = MergeOptions(workers=2, dedupe=None)
+    merge([InputSpec(real_zip)], tmp_path / "pool", opts)
+    opts.scheduler = threads_cluster.scheduler_address
+    merge([InputSpec(real_zip)], tmp_path / "dask", opts)
+    (a_ann, a), (b_ann, b) = _dataset(tmp_path / "pool"), _dataset(tmp_path / "dask")
+    assert a_ann == b_ann and a.equals(b)
+    assert len(a) == 9460
+
+
+def test_merge_with_scheduler_local_runs_the_probe_in_worker_processes(demo_sources, tmp_path):
+    """processes=True: every task and result crosses a process boundary (pickled)."""
+    specs = [InputSpec(demo_sources.kori)]
+    merge(specs, tmp_path / "pool", MergeOptions(workers=1, dedupe=None))
+    merge(specs, tmp_path / "dask", MergeOptions(workers=2, dedupe=None, scheduler="local"))
+    (a_ann, a), (b_ann, b) = _dataset(tmp_path / "pool"), _dataset(tmp_path / "dask")
+    assert a_ann == b_ann and a.equals(b)
+
+
+def test_an_unreachable_or_unknown_scheduler_is_a_one_line_usage_error(demo_sources, tmp_path):
+    from medata.errors import UsageError
+
+    for address in ("tcp://127.0.0.1:9", str(tmp_path / "no-such-file.json")):
+        with pytest.raises(UsageError, match="--scheduler"):
+            merge([InputSpec(demo_sources.kori)], tmp_path / "out",
+                  MergeOptions(workers=1, scheduler=address))  # fmt: skip
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_real_dask_scheduler_and_two_workers_started_from_the_cli_run_the_merge(
+    demo_sources, tmp_path
+):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    file = tmp_path / "scheduler.json"
+    common = ["--no-dashboard"]
+    procs = [subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--port", "0",
+                               "--scheduler-file", str(file), *common],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [str(bin_dir / "dask"), "worker", "--scheduler-file", str(file), "--nthreads",
+                 "1", "--nworkers", "1", *common],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        with distributed.Client(scheduler_file=str(file), timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+            assert len(client.scheduler_info()["workers"]) == 2
+        specs = [str(demo_sources.kmirfan), str(demo_sources.kori)]
+        r = subprocess.run([sys.executable, "-m", "medata", "merge", *specs, "--out",
+                            str(tmp_path / "dask"), "--scheduler", str(file), "-q"],
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        with distributed.Client(scheduler_file=str(file), timeout="30s") as client:
+            ran = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+        assert "probe_partition" in ran  # the probe ran on the cluster, not locally
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    merge([InputSpec(demo_sources.kmirfan), InputSpec(demo_sources.kori)], tmp_path / "pool",
+          MergeOptions(workers=2))  # fmt: skip
+    (a_ann, a), (b_ann, b) = _dataset(tmp_path / "pool"), _dataset(tmp_path / "dask")
+    assert a_ann == b_ann and a.equals(b)
