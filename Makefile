@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_near.py
 	$(BIN)/python bench/bench_views.py
 	$(BIN)/python bench/bench_merge.py
+	$(BIN)/python bench/bench_cluster.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m medata.schemas_export
