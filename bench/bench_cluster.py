@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from memsample import run_isolated
+from memsample import best_of
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
@@ -39,12 +39,8 @@ def main() -> None:
     z = str(args.zip)
     cases = [("process pool, 2 workers", None, 2), ("dask local, 1 worker", "local", 1),
              ("dask local, 2 workers", "local", 2)]  # fmt: skip
-    best: dict[str, dict[str, object]] = {}
-    for _ in range(args.runs):
-        for label, scheduler, workers in cases:
-            r = run_isolated("bench_cluster", f"merge_case({z!r}, {scheduler!r}, {workers})")
-            if label not in best or r["seconds"] < best[label]["seconds"]:  # type: ignore[operator]
-                best[label] = r
+    best = best_of(args.runs, "bench_cluster", {label: f"merge_case({z!r}, {s!r}, {w})"
+                                                 for label, s, w in cases})  # fmt: skip
     print(f"merge --no-dedupe of {args.zip.name}, best of {args.runs} (interleaved)")
     print("| probe on | seconds | peak MB (all processes) | kept |")
     print("|---|---|---|---|")

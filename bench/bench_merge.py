@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from memsample import run_isolated
+from memsample import best_of
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
@@ -57,12 +57,9 @@ def main() -> None:
     ap.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
     args = ap.parse_args()
     z = str(args.zip)
-    best: dict[bool, dict[str, object]] = {}
-    for _ in range(args.runs):
-        for dedupe in (False, True):
-            r = run_isolated("bench_merge", f"merge_case({z!r}, {dedupe})")
-            if dedupe not in best or r["seconds"] < best[dedupe]["seconds"]:  # type: ignore[operator]
-                best[dedupe] = r
+    found = best_of(args.runs, "bench_merge",
+                    {str(d): f"merge_case({z!r}, {d})" for d in (False, True)})  # fmt: skip
+    best = {d: found[str(d)] for d in (False, True)}
     print(f"merge of {args.zip.name}, best of {args.runs} (interleaved)")
     print("| merge | seconds | peak MB | leaks removed | stages (s) |")
     print("|---|---|---|---|---|")

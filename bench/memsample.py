@@ -87,3 +87,15 @@ def run_isolated(module: str, call: str) -> dict[str, float]:
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     result["peak_mb"] = peak_mb
     return result
+
+
+def best_of(runs: int, module: str, calls: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Each labelled ``module.call`` ``runs`` times, interleaved (every call once per round, so
+    drift on the machine hits all alike), each in a fresh process; the fastest run per label."""
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(runs):
+        for label, call in calls.items():
+            r = run_isolated(module, call)
+            if label not in best or r["seconds"] < best[label]["seconds"]:
+                best[label] = r
+    return best

@@ -46,28 +46,24 @@ def arrow_schema(extra: dict[str, str] | None = None) -> pa.Schema:
 
 def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows (dicts) -> a DataFrame with exactly the declared columns and dtypes."""
-    # Column by column from Python values: a detour through float64 would round large integers
-    # such as nanosecond mtimes.
-    return pd.DataFrame(
-        {
-            c.name: pd.array([row.get(c.name) for row in rows], dtype=_PANDAS[c.dtype])
-            for c in MANIFEST_COLUMNS
-        }
-    )
+    return _typed({c.name: [row.get(c.name) for row in rows] for c in MANIFEST_COLUMNS})
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """A frame (possibly carrying work columns) -> exactly the declared columns and dtypes."""
+    return _typed({
+        c.name: [None if v is pd.NA or (isinstance(v, float) and v != v) else v
+                 for v in frame[c.name].astype(object).tolist()]
+        for c in MANIFEST_COLUMNS
+    })  # fmt: skip
+
+
+def _typed(values: dict[str, list[Any]]) -> pd.DataFrame:
+    """Declared columns from Python values, column by column: a detour through float64 would
+    round large integers such as nanosecond mtimes."""
     return pd.DataFrame(
-        {
-            c.name: pd.array(
-                [None if v is pd.NA or (isinstance(v, float) and v != v) else v
-                 for v in frame[c.name].astype(object).tolist()],
-                dtype=_PANDAS[c.dtype],
-            )
-            for c in MANIFEST_COLUMNS
-        }
-    )  # fmt: skip
+        {c.name: pd.array(values[c.name], dtype=_PANDAS[c.dtype]) for c in MANIFEST_COLUMNS}
+    )
 
 
 def write_manifest(df: pd.DataFrame, path: Path, extra: dict[str, str] | None = None) -> None:
@@ -132,6 +128,11 @@ def _check_values(df: pd.DataFrame, c: Column, path: Path) -> None:
 
 def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def kept_rows(frame: pd.DataFrame) -> pd.Index:
+    """Index of the rows whose status is kept (a missing status is not kept)."""
+    return frame.index[frame["status"].eq(Status.KEPT.value).fillna(False).to_numpy()]
 
 
 def annotations_frame(manifest: pd.DataFrame) -> pd.DataFrame:

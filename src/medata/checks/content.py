@@ -12,11 +12,12 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from medata.checks.findings import Code, Findings
+from medata.checks.findings import Findings
 from medata.guard import MAX_FILE_BYTES
 from medata.inputs import FORMAT_EXTENSIONS as EXTENSIONS
 from medata.inputs import InputRef
 from medata.probe import is_not_image, probe_many
+from medata.problems import Code
 
 # Probe problems validate reports under their own code; any other decode failure is undecodable.
 _AS_IS = frozenset({Code.EMPTY_FILE, Code.TRUNCATED, Code.TOO_LARGE, Code.UNREADABLE})

@@ -8,10 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-from medata.checks.findings import Code, Findings
+from medata.checks.findings import Findings
 from medata.checks.schema import annotation_schema
 from medata.guard import MAX_TABLE_BYTES, Refused, read_inside
 from medata.output import read_csv
+from medata.problems import Code
 from medata.records import ANNOTATION_NAMES
 
 CSV_NAME = "annotations.csv"

@@ -9,9 +9,6 @@ import pandas as pd
 
 from medata.problems import PROBLEM_COLUMNS, Code, Problem, Severity, severity_of
 
-__all__ = ["FINDING_COLUMNS", "Code", "Findings", "Severity", "StopValidation"]
-
-
 FINDING_COLUMNS = PROBLEM_COLUMNS
 
 

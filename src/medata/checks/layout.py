@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from medata.checks.findings import Code, Findings
+from medata.checks.findings import Findings
 from medata.guard import inside, unsafe_reason
 from medata.inputs import is_debris
 from medata.labels import SPLIT_WORD_IN_NAME
+from medata.problems import Code
 from medata.records import CLASSES, SPLITS
 
 

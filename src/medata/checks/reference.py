@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from medata.checks.findings import Code, Findings
+from medata.checks.findings import Findings
 from medata.errors import UsageError
+from medata.problems import Code
 from medata.records import Status
 
 REFERENCE_COLUMNS = ("source", "source_path", "source_label", "split", "label", "status",

@@ -18,11 +18,12 @@ from medata.checks.content import (
     load_manifest,
 )
 from medata.checks.csvfile import read_annotations
-from medata.checks.findings import Findings, Severity, StopValidation
+from medata.checks.findings import Findings, StopValidation
 from medata.checks.layout import check_rows, scan_tree
 from medata.checks.reference import compare, read_reference
 from medata.errors import UsageError
 from medata.guard import MAX_FILE_BYTES
+from medata.problems import Severity
 from medata.progress import NullProgress, Progress
 
 

@@ -10,8 +10,8 @@ import pandas as pd
 
 from medata.inputs import stem_and_ext
 from medata.labels import SPLIT_WORD_IN_NAME
+from medata.manifest import kept_rows
 from medata.pipeline.probing import FORMAT_EXT
-from medata.records import Status
 
 
 def slug(stem: str, limit: int = 48) -> str:
@@ -25,7 +25,7 @@ def slug(stem: str, limit: int = 48) -> str:
 def name_kept(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with ``path`` set for every kept row (in frame order) and cleared elsewhere."""
     frame = frame.copy()
-    kept = frame.index[frame["status"].eq(Status.KEPT.value).fillna(False).to_numpy()]
+    kept = kept_rows(frame)
     cols = ("source", "input", "source_path", "split", "label", "format")
     sub = frame.loc[kept, list(cols)].astype(object)
     sub = sub.where(sub.notna(), None)

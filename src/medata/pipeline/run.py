@@ -12,15 +12,15 @@ from medata.dedupe.apply import apply_resolution, mark
 from medata.dedupe.groups import Groups, find_groups
 from medata.dedupe.resolve import dedupe_meta, resolve
 from medata.errors import UsageError
+from medata.manifest import kept_rows
 from medata.output import check_output, staged_output
 from medata.pipeline.naming import name_kept
-from medata.pipeline.options import InputSpec, MergeOptions, MergeResult
+from medata.pipeline.options import DetectedInput, InputSpec, MergeOptions, MergeResult
 from medata.pipeline.plan import plan
 from medata.pipeline.probing import probe
 from medata.pipeline.split import resplit
 from medata.pipeline.write import copy_kept, write_dataset
 from medata.progress import NullProgress, Progress
-from medata.records import Status
 from medata.resume import ProbeCache, cache_path
 
 
@@ -56,18 +56,15 @@ def plan_and_probe(
     options: MergeOptions,
     progress: Progress,
     cache: ProbeCache | None = None,
-) -> tuple[list, pd.DataFrame]:  # type: ignore[type-arg]
+) -> tuple[list[DetectedInput], pd.DataFrame]:
     """The first two stages: every input file as a row with its probe columns and fate (the
     probe on a Dask cluster when ``options.scheduler`` names one)."""
-    import contextlib
-
     detected, frame = plan(specs, options.labels, options.max_file_bytes)
     if options.scheduler is None:
         return detected, probe(frame, progress, options.workers, cache)
     from medata.cluster import client_for
 
-    with contextlib.ExitStack() as stack:
-        client = stack.enter_context(client_for(options.scheduler, options.workers))
+    with client_for(options.scheduler, options.workers) as client:
         return detected, probe(frame, progress, options.workers, cache, client)
 
 
@@ -79,7 +76,7 @@ def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progres
     with staged_output(out, options.replace) as staging:
         # Copy (and verify) first, decide after: a file that changed since the probe is rejected
         # before any group picks it as the copy to keep.
-        copied = _kept(frame)
+        copied = kept_rows(frame)
         if options.dedupe is None:
             progress.stage("copy", len(copied))
             frame = copy_kept(frame, copied, staging, options.link, progress.advance)
@@ -96,10 +93,6 @@ def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progres
     if cache is not None:
         cache.close(delete=True)
     return MergeResult(out, manifest, detected, cache.hits if cache is not None else 0)
-
-
-def _kept(frame: pd.DataFrame) -> pd.Index:
-    return frame.index[frame["status"].eq(Status.KEPT.value).fillna(False).to_numpy()]
 
 
 def _copy_while_grouping(
@@ -138,7 +131,7 @@ def _copy_while_grouping(
             after = copying.result()
         finally:
             copier.shutdown(wait=True)
-        if len(_kept(after)) != len(copied):
+        if len(kept_rows(after)) != len(copied):
             groups = find_groups(after, threshold, workers=options.workers, progress=progress,
                                  pool=workers)  # fmt: skip
     return after, groups

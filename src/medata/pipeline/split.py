@@ -8,8 +8,9 @@ from collections import Counter
 
 import pandas as pd
 
+from medata.manifest import kept_rows
 from medata.pipeline.options import Resplit
-from medata.records import CLASSES, Status
+from medata.records import CLASSES
 
 
 def resplit(frame: pd.DataFrame, opts: Resplit) -> pd.DataFrame:
@@ -18,7 +19,7 @@ def resplit(frame: pd.DataFrame, opts: Resplit) -> pd.DataFrame:
     A unit is a connected set of kept rows that share a source group (a CK+ subject) or a
     duplicate group: copies of one picture and frames of one subject never straddle the split."""
     frame = frame.copy()
-    kept = frame.index[frame["status"].eq(Status.KEPT.value).fillna(False).to_numpy()]
+    kept = kept_rows(frame)
     cols = ["source", "input", "source_path", "group", "dup_group", "label"]
     sub = frame.loc[kept, cols].astype(object).where(frame.loc[kept, cols].notna(), None)
     rows = sub.to_dict("records")
