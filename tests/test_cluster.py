@@ -112,3 +112,81 @@ def test_a_real_dask_scheduler_and_two_workers_started_from_the_cli_run_the_merg
           MergeOptions(workers=2))  # fmt: skip
     (a_ann, a), (b_ann, b) = _dataset(tmp_path / "pool"), _dataset(tmp_path / "dask")
     assert a_ann == b_ann and a.equals(b)
+
+
+def _prefixes(address):
+    with distributed.Client(address, timeout="30s") as client:
+        return client.run_on_scheduler(lambda dask_scheduler: set(dask_scheduler.task_prefixes))
+
+
+def test_dedupe_on_a_dataset_verifies_its_candidates_on_dask_with_the_pool_s_result(
+    real_zip, threads_cluster, tmp_path
+):
+    from medata import DedupePolicy, find_duplicates
+
+    out = tmp_path / "plain"
+    merge([InputSpec(real_zip)], out, MergeOptions(workers=2, dedupe=None))
+    pool = find_duplicates(out, DedupePolicy())
+    dask = find_duplicates(out, DedupePolicy(), scheduler=threads_cluster.scheduler_address)
+    assert dask.manifest.equals(pool.manifest)
+    assert dask.groups.table.equals(pool.groups.table)
+    assert pool.groups.verified > 1000  # enough pairs for several tasks of verify_many
+    assert "verify" in _prefixes(threads_cluster.scheduler_address)
+
+
+def test_validate_deep_decodes_on_dask_and_reports_what_the_pool_reports(
+    demo_sources, threads_cluster, tmp_path
+):
+    from medata import ValidateOptions, validate
+
+    out = tmp_path / "merged"
+    merge([InputSpec(demo_sources.kori)], out, MergeOptions(workers=1, dedupe=None))
+    victim = sorted((out / "train").rglob("*.*"))[0]
+    victim.write_bytes(victim.read_bytes()[:40])  # truncated: an error finding
+    (out / "test" / "Happy" / "notes.jpg").write_text("not a picture")
+    pool = validate(out, ValidateOptions(deep=True, workers=2))
+    with distributed.Client(threads_cluster.scheduler_address) as client:
+        client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.task_prefixes.clear())
+    dask = validate(out, ValidateOptions(deep=True, workers=2,
+                                         scheduler=threads_cluster.scheduler_address))  # fmt: skip
+    assert dask.findings.equals(pool.findings)
+    assert dask.decoded == pool.decoded == len(list(out.rglob("*.*"))) - 2  # not the two tables
+    codes = set(pool.findings["code"])
+    assert {"truncated", "not_image"} <= codes or {"undecodable", "not_image"} <= codes
+    assert "probe_partition" in _prefixes(threads_cluster.scheduler_address)
+
+
+class _KillAWorker:
+    """A progress that kills one worker process (SIGKILL) when the first probe results are in."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.stage_name, self.killed = pid, "", False
+
+    def stage(self, name: str, total: int) -> None:
+        self.stage_name = name
+
+    def advance(self, n: int = 1) -> None:
+        import os
+        import signal
+
+        if self.stage_name == "probe" and not self.killed:
+            os.kill(self.pid, signal.SIGKILL)
+            self.killed = True
+
+
+def test_a_worker_killed_mid_merge_still_gives_the_identical_dataset(real_zip, tmp_path):
+    import os
+
+    opts = MergeOptions(workers=2, dedupe=None)
+    merge([InputSpec(real_zip)], tmp_path / "pool", opts)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:  # fmt: skip
+        with distributed.Client(cluster) as client:
+            pids = sorted(client.run(os.getpid).values())
+        killer = _KillAWorker(pids[0])
+        opts.scheduler = cluster.scheduler_address
+        merge([InputSpec(real_zip)], tmp_path / "dask", opts, progress=killer)
+    assert killer.killed
+    (a_ann, a), (b_ann, b) = _dataset(tmp_path / "pool"), _dataset(tmp_path / "dask")
+    assert a_ann == b_ann and a.equals(b)
+    assert len(a) == 9460

@@ -63,19 +63,15 @@ def find_duplicates(
     policy: DedupePolicy | None = None,
     apply: bool = False,
     progress: Progress | None = None,
+    scheduler: str | None = None,
 ) -> Plan:
     """Duplicate groups, leaks and label conflicts of a dataset folder or manifest, resolved by
-    ``policy``; the plan holds the manifest as it would be. ``apply``: rewrite the folder so."""
-    from medata.dedupe.dataset import apply as rewrite
-    from medata.dedupe.dataset import plan
-    from medata.manifest import load_target
+    ``policy``; the plan holds the manifest as it would be. ``apply``: rewrite the folder so.
+    ``scheduler``: verify near candidates on Dask (``local``, ``tcp://...``, a scheduler file)."""
+    from medata.dedupe.run import dedupe
 
-    policy = policy or DedupePolicy()
-    t = load_target(Path(target))
-    p = plan(t, policy, progress)
-    if apply:
-        rewrite(t, p, policy)
-    return p
+    result = dedupe(Path(target), policy or DedupePolicy(), None, None, apply, progress, scheduler)
+    return result.plan
 
 
 def train_baseline(target: PathLike, out: PathLike, config: TrainConfig | None = None) -> RunResult:

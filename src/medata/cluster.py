@@ -10,9 +10,11 @@ scheduler runs them again elsewhere."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,6 +58,56 @@ def client_for(address: str, workers: int | None = None) -> Iterator[Any]:
                          f"{type(exc).__name__}") from None  # fmt: skip
     with client:
         yield client
+
+
+@contextlib.contextmanager
+def maybe_client(address: str | None, workers: int | None = None) -> Iterator[Any]:
+    """``client_for(address)``, or None (the local process pool) when no address is given."""
+    if address is None:
+        yield None
+        return
+    with client_for(address, workers) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def pair_pool(client: Any, workers: int | None = None) -> Iterator[Executor | None]:
+    """An executor for ``verify_many``: the cluster's (results in order, each call a task) with
+    a client, else a started local process pool (None on one core)."""
+    if client is not None:
+        yield ClusterMap(client)
+        return
+    from medata.dedupe.verify import verification_pool
+
+    with verification_pool(workers) as pool:
+        yield pool
+
+
+class ClusterMap(Executor):
+    """``map`` on a Dask cluster, in order, with a bounded number of tasks in flight: each task
+    carries its own arrays, so submitting them all at once would put every one in the graph."""
+
+    def __init__(self, client: Any, per_thread: int = 2) -> None:
+        self.client = client
+        self.window = max(2, per_thread * sum(client.nthreads().values()))
+
+    def map(self, fn: Callable[..., T], *iterables: Any, timeout: float | None = None,
+            chunksize: int = 1) -> Iterator[T]:  # fmt: skip
+        jobs = zip(*iterables, strict=True)
+        pending: collections.deque[Any] = collections.deque()
+
+        def results() -> Iterator[T]:
+            try:
+                for job in jobs:
+                    pending.append(self.client.submit(fn, *job, pure=False))
+                    if len(pending) >= self.window:
+                        yield pending.popleft().result(timeout)
+                while pending:
+                    yield pending.popleft().result(timeout)
+            finally:
+                self.client.cancel(list(pending))
+
+        return results()
 
 
 def map_streaming(

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from medata.checks.findings import Findings
+from medata.cluster import maybe_client
 from medata.guard import MAX_FILE_BYTES
 from medata.inputs import FORMAT_EXTENSIONS as EXTENSIONS
 from medata.inputs import InputRef
@@ -69,8 +70,10 @@ def inspect_files(
     workers: int | None = None,
     advance: Callable[[int], None] | None = None,
     max_file_bytes: int = MAX_FILE_BYTES,
+    scheduler: str | None = None,
 ) -> dict[str, FileFacts]:
-    """sha256 and format of each file: decoded fully, unless the manifest vouches for it."""
+    """sha256 and format of each file: decoded fully, unless the manifest vouches for it (on
+    the Dask cluster ``scheduler`` names, else the process pool)."""
     facts: dict[str, FileFacts] = {}
     todo: list[str] = []
     for rel in files:
@@ -84,7 +87,8 @@ def inspect_files(
     ref = InputRef("dir", str(root.resolve()), max_file_bytes)
     keys = [str(Path(ref.location) / rel) for rel in todo]
     n_workers = workers if workers is not None else (1 if len(keys) < 256 else None)
-    results = probe_many([(ref, keys)], workers=n_workers, on_progress=advance)
+    with maybe_client(scheduler if keys else None, workers) as client:
+        results = probe_many([(ref, keys)], workers=n_workers, on_progress=advance, client=client)
     for rel, key in zip(todo, keys, strict=True):
         r = results[(ref.location, key)]
         facts[rel] = FileFacts(r.sha256 or None, r.format, True)

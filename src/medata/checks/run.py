@@ -35,6 +35,7 @@ class ValidateOptions:
     follow_links: bool = False  # accept links out of DIR (datasets merged with --link symlink)
     workers: int | None = None
     max_file_bytes: int = MAX_FILE_BYTES  # a larger file is reported too_large, never read whole
+    scheduler: str | None = None  # decode on this Dask cluster (see medata.cluster)
 
 
 @dataclass
@@ -87,7 +88,7 @@ def _run(
     files = sorted(tree.files)
     progress.stage("check", len(files))
     facts = inspect_files(root, files, manifest, options.deep, findings, options.workers,
-                          progress.advance, options.max_file_bytes)  # fmt: skip
+                          progress.advance, options.max_file_bytes, options.scheduler)  # fmt: skip
     counts["decoded"] = sum(1 for f in facts.values() if f.decoded)
     if df is None:
         return

@@ -13,7 +13,6 @@ from rich.console import Console
 from medata.dedupe.resolve import ConflictPolicy, LeakPolicy
 from medata.pipeline import InputSpec, MergeOptions, merge
 from medata.report.console import RichProgress, render_merge
-from medata.statistics import merge_summary
 
 # Options shared by merge and dedupe, declared once.
 ThresholdOption = Annotated[int, typer.Option(help="pHash Hamming distance for near duplicates.")]
@@ -22,6 +21,13 @@ LeaksOption = Annotated[
 ]
 ConflictsOption = Annotated[
     ConflictPolicy, typer.Option(help="Same picture under two labels: quarantine or majority.")
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Run the per-image work on Dask: local, tcp://host:8786 or a scheduler file "
+        "(needs medata[dask])."
+    ),
 ]
 
 
@@ -42,17 +48,7 @@ def run_merge(
     bar = RichProgress(console) if show_progress else None
     with bar if bar is not None else contextlib.nullcontext():
         result = merge(specs, out, options, progress=bar)
-    inputs = [
-        {
-            "input": d.ref.name,
-            "source": d.source,
-            "score": round(d.score, 3),
-            "explicit": d.explicit,
-            "files": d.files,
-        }
-        for d in result.inputs
-    ]
-    summary = merge_summary(result.manifest, str(out), inputs)
+    summary = result.summary()
     if render:
         render_merge(Console(), summary)
     return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -9,11 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from medata.cli.common import run_merge
-from medata.demo.run import prepare_folder, quick_baseline
-from medata.demo.synth import make_sources
-from medata.errors import UsageError
-from medata.pipeline import InputSpec, MergeOptions
+from medata.demo.run import demo
+from medata.report.console import RichProgress, render_merge
 from medata.report.text import markup_safe
 
 
@@ -30,39 +28,31 @@ def demo_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate small synthetic versions of the three sources and merge them."""
-    if per_class < 1:
-        raise UsageError(f"--per-class must be 1 or more, got {per_class}")
-    prepare_folder(directory, replace)
+    show = not (quiet or as_json)
     console = Console(stderr=True)
-    sources = make_sources(directory / "sources", n=per_class, seed=seed)
-    if not (quiet or as_json):
-        console.print(f"Generated sources in {markup_safe(str(directory / 'sources'))}:")
-        for p in sources.paths:
-            console.print(f"  {markup_safe(str(p))}")
-    specs = [InputSpec(p) for p in sources.paths]
-    out = directory / "merged"
-    summary = run_merge(
-        specs,
-        out,
-        MergeOptions(),
-        console,
-        show_progress=not (quiet or as_json),
-        render=not (quiet or as_json),
-    )
-    baseline = quick_baseline(out, directory / "baseline")
-    summary["baseline"] = None if "skipped" in baseline else baseline
-    if not (quiet or as_json):
-        if "skipped" in baseline:
-            console.print(f"Skipping the baseline: {markup_safe(baseline['skipped'])}")
-        else:
-            console.print(
-                f"Quick baseline in {markup_safe(baseline['run'])}: test accuracy "
-                f"{baseline['accuracy']:.3f}, macro-F1 {baseline['macro_f1']:.3f} (chance: 0.167)"
-            )
+
+    def announce(paths: list[Path]) -> None:
+        if show:
+            console.print(f"Generated sources in {markup_safe(str(directory / 'sources'))}:")
+            for p in paths:
+                console.print(f"  {markup_safe(str(p))}")
+
+    bar = RichProgress(console) if show else None
+    with bar if bar is not None else contextlib.nullcontext():
+        result = demo(directory, per_class, seed, replace, bar, announce)
     if as_json:
-        print(json.dumps(summary, indent=2, sort_keys=True))
-    elif not quiet:
+        print(json.dumps(result.summary, indent=2, sort_keys=True))
+        return
+    if quiet:
+        return
+    render_merge(Console(), result.summary)
+    baseline = result.baseline
+    if "skipped" in baseline:
+        console.print(f"Skipping the baseline: {markup_safe(baseline['skipped'])}")
+    else:
         console.print(
-            f"Next: look at {markup_safe(str(out))}/annotations.csv, or load "
-            f"{markup_safe(str(out))}/train with any ImageFolder."
+            f"Quick baseline in {markup_safe(baseline['run'])}: test accuracy "
+            f"{baseline['accuracy']:.3f}, macro-F1 {baseline['macro_f1']:.3f} (chance: 0.167)"
         )
+    out = markup_safe(str(result.merged))
+    console.print(f"Next: look at {out}/annotations.csv, or load {out}/train with any ImageFolder.")

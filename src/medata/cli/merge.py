@@ -13,6 +13,7 @@ from medata.cli.common import (
     ConflictsOption,
     LeaksOption,
     LinkChoice,
+    SchedulerOption,
     ThresholdOption,
     run_merge,
 )
@@ -69,12 +70,7 @@ def merge_command(
     max_file_mb: Annotated[
         float, typer.Option(help="Refuse any file or zip member over this many MiB (as read).")
     ] = MAX_FILE_BYTES / 2**20,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="Probe on Dask: local, tcp://host:8786 or a scheduler file (needs medata[dask])."
-        ),  # fmt: skip
-    ] = None,
+    scheduler: SchedulerOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from medata.checks.run import ValidateOptions, validate
+from medata.cli.common import SchedulerOption
 from medata.report.console import RichProgress, render_findings
 from medata.report.formats import findings_json, github_annotations, write_table
 
@@ -46,12 +47,14 @@ def validate_command(
     max_file_mb: Annotated[
         float, typer.Option(help="Report a file over this many MiB as too_large, unread.")
     ] = 64.0,
+    scheduler: SchedulerOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the exit status.")] = False,
 ) -> None:
     """Check annotations.csv against the folders and the images; changes nothing."""
     options = ValidateOptions(deep=deep, fail_fast=fail_fast, against=against,
                               follow_links=follow_links, workers=workers,
-                              max_file_bytes=int(max_file_mb * 2**20))  # fmt: skip
+                              max_file_bytes=int(max_file_mb * 2**20),
+                              scheduler=scheduler)  # fmt: skip
     show = output_format is Format.text and not quiet
     err = Console(stderr=True)
     bar = RichProgress(err) if show else None

@@ -40,9 +40,23 @@ class Plan:
     changes: pd.DataFrame  # one row per changed row: path, old status, new status, detail
 
 
-def plan(target: Target, policy: DedupePolicy, progress: Progress | None = None) -> Plan:
+def plan(
+    target: Target,
+    policy: DedupePolicy,
+    progress: Progress | None = None,
+    scheduler: str | None = None,
+) -> Plan:
+    """The dataset as ``policy`` would leave it (a dry run). ``scheduler``: verify the near
+    candidates on that Dask cluster (see ``medata.cluster``) instead of the process pool."""
+    from medata.cluster import ClusterMap, client_for
+
     m = target.manifest
-    groups = find_groups(m, policy.threshold, progress=progress)
+    if scheduler is None:
+        groups = find_groups(m, policy.threshold, progress=progress)
+    else:
+        with client_for(scheduler) as client:
+            groups = find_groups(m, policy.threshold, progress=progress,
+                                 pool=ClusterMap(client))  # fmt: skip
     marked = mark(m, groups)
     decisions, moves = resolve(marked, groups, policy)
     after = apply_resolution(marked, decisions, moves)

@@ -1,12 +1,16 @@
-"""The steps of ``medata demo``, without rendering: prepare the folder, train a quick baseline."""
+"""``medata demo`` as one library call: prepare the folder, generate the three sources, merge
+them, train a quick baseline. The CLI renders what ``demo`` returns."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from medata.errors import OutputError, UsageError
+from medata.progress import Progress
 
 MARKER = ".medata-demo"
 
@@ -41,3 +45,39 @@ def quick_baseline(dataset: Path, run_dir: Path) -> dict[str, Any]:
         return {"skipped": str(exc)}
     test = result.metrics["test"]
     return {"run": str(run_dir), "accuracy": test["accuracy"], "macro_f1": test["macro_f1"]}
+
+
+@dataclass
+class DemoResult:
+    sources: list[Path]  # the generated inputs, one per layout
+    merged: Path
+    summary: dict[str, Any]  # the merge's summary (``MergeResult.summary``) and its baseline
+    baseline: dict[str, Any]  # ``quick_baseline``'s answer
+
+
+def demo(
+    directory: Path,
+    per_class: int = 30,
+    seed: int = 0,
+    replace: bool = False,
+    progress: Progress | None = None,
+    on_sources: Callable[[list[Path]], None] | None = None,
+) -> DemoResult:
+    """Generate ``per_class`` images per class and source under ``directory/sources``, merge
+    them into ``directory/merged`` and train a quick baseline (when PyTorch is installed).
+    ``on_sources(paths)`` once the sources exist, before the merge."""
+    from medata.demo.synth import make_sources
+    from medata.pipeline import InputSpec, MergeOptions, merge
+
+    if per_class < 1:
+        raise UsageError(f"--per-class must be 1 or more, got {per_class}")
+    prepare_folder(directory, replace)
+    sources = make_sources(directory / "sources", n=per_class, seed=seed)
+    if on_sources is not None:
+        on_sources(list(sources.paths))
+    out = directory / "merged"
+    result = merge([InputSpec(p) for p in sources.paths], out, MergeOptions(), progress)
+    summary = result.summary()
+    baseline = quick_baseline(out, directory / "baseline")
+    summary["baseline"] = None if "skipped" in baseline else baseline
+    return DemoResult(list(sources.paths), out, summary, baseline)

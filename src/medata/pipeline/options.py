@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -85,3 +85,14 @@ class MergeResult:
     @property
     def kept(self) -> pd.DataFrame:
         return self.manifest[self.manifest["status"] == Status.KEPT.value]
+
+    def summary(self) -> dict[str, Any]:
+        """Everything the CLI prints about this merge, as JSON-ready plain data."""
+        from medata.statistics import merge_summary
+
+        inputs = [
+            {"input": d.ref.name, "source": d.source, "score": round(d.score, 3),
+             "explicit": d.explicit, "files": d.files}
+            for d in self.inputs
+        ]  # fmt: skip
+        return merge_summary(self.manifest, str(self.out), inputs)

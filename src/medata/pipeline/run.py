@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from medata.cluster import maybe_client, pair_pool
 from medata.dedupe.apply import apply_resolution, mark
 from medata.dedupe.groups import Groups, find_groups
 from medata.dedupe.resolve import dedupe_meta, resolve
@@ -40,7 +42,8 @@ def merge(
     check_output(out, options.replace)  # refused before any work, leaving nothing behind
     cache = ProbeCache(cache_path(out)) if options.resume else None
     try:
-        return _merge(specs, out, options, progress, cache)
+        with maybe_client(options.scheduler, options.workers) as client:
+            return _merge(specs, out, options, progress, cache, client)
     except Exception:
         if cache is not None:
             cache.close(delete=True)  # a failed merge leaves nothing beside DIR
@@ -56,21 +59,17 @@ def plan_and_probe(
     options: MergeOptions,
     progress: Progress,
     cache: ProbeCache | None = None,
+    client: Any = None,
 ) -> tuple[list[DetectedInput], pd.DataFrame]:
     """The first two stages: every input file as a row with its probe columns and fate (the
-    probe on a Dask cluster when ``options.scheduler`` names one)."""
+    probe on the Dask cluster of ``client`` when given)."""
     detected, frame = plan(specs, options.labels, options.max_file_bytes)
-    if options.scheduler is None:
-        return detected, probe(frame, progress, options.workers, cache)
-    from medata.cluster import client_for
-
-    with client_for(options.scheduler, options.workers) as client:
-        return detected, probe(frame, progress, options.workers, cache, client)
+    return detected, probe(frame, progress, options.workers, cache, client)
 
 
 def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progress: Progress,
-           cache: ProbeCache | None) -> MergeResult:  # fmt: skip
-    detected, frame = plan_and_probe(specs, options, progress, cache)
+           cache: ProbeCache | None, client: Any = None) -> MergeResult:  # fmt: skip
+    detected, frame = plan_and_probe(specs, options, progress, cache, client)
     inputs_meta = json.dumps(sorted([d.ref.name, d.source] for d in detected))
     meta = {"medata.inputs": inputs_meta, "medata.dedupe": dedupe_meta(options.dedupe)}
     with staged_output(out, options.replace) as staging:
@@ -82,7 +81,8 @@ def _merge(specs: Sequence[InputSpec], out: Path, options: MergeOptions, progres
             frame = copy_kept(frame, copied, staging, options.link, progress.advance)
             groups = None
         else:
-            frame, groups = _copy_while_grouping(frame, copied, staging, options, progress)
+            frame, groups = _copy_while_grouping(frame, copied, staging, options, progress,
+                                                 client)  # fmt: skip
             frame = mark(frame, groups)
         if options.resplit is not None:
             frame = resplit(frame, options.resplit)
@@ -101,21 +101,21 @@ def _copy_while_grouping(
     staging: Path,
     options: MergeOptions,
     progress: Progress,
+    client: Any = None,
 ) -> tuple[pd.DataFrame, Groups]:
     """Find the duplicate groups (they need only the probe's results) while a thread copies the
     kept files. The verification workers are started before that thread (a process is never
     forked while another thread runs). A file that changed before its copy is rejected by the
     copy; then the groups are found again without it: the result is that of one step after
-    the other."""
+    the other. With a Dask ``client``, verification runs on its cluster."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from medata.dedupe.verify import verification_pool
     from medata.progress import Held
 
     assert options.dedupe is not None
     threshold = options.dedupe.threshold
     held = Held(progress)
-    with verification_pool(options.workers) as workers:
+    with pair_pool(client, options.workers) as workers:
         copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medata-copy")
         held.stage("copy", len(copied))
         copying = copier.submit(copy_kept, frame, copied, staging, options.link, held.advance)
