@@ -1,4 +1,5 @@
-"""Inputs: a folder or a zip archive, listed as entries and read member by member.
+"""Inputs: a folder or a zip archive, local or at an fsspec URL (``medata.remote``), listed as
+entries and read member by member.
 
 Listing never follows a link out of the source and never trusts an archive member's name: such
 entries come back with a reason code and are never opened. Nothing here writes anywhere.
@@ -12,7 +13,7 @@ import posixpath
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from medata.errors import InputError
 from medata.guard import (
@@ -27,6 +28,7 @@ from medata.guard import (
     unsafe_reason,
 )
 from medata.problems import Code
+from medata.remote import is_url, kind_of, list_folder, local_path, open_file
 
 Kind = Literal["zip", "dir"]
 
@@ -77,16 +79,29 @@ class InputRef:
     """A picklable handle on an input: enough for a worker process to reopen it."""
 
     kind: Kind
-    location: str  # absolute path of the folder or archive
+    location: str  # absolute path of the folder or archive, or its URL (``remote``)
     limit: int = MAX_FILE_BYTES  # bytes read at most per file or member
 
     @property
+    def remote(self) -> bool:
+        return is_url(self.location)
+
+    @property
     def name(self) -> str:
+        if self.remote:
+            return posixpath.basename(self.location.rstrip("/"))
         return Path(self.location).name
 
 
-def open_input(path: Path, limit: int = MAX_FILE_BYTES) -> InputRef:
-    """Check that ``path`` is a readable folder or zip archive; one-line error otherwise."""
+def open_input(path: Path | str, limit: int = MAX_FILE_BYTES) -> InputRef:
+    """Check that ``path`` (a local path, or an fsspec URL: ``s3://bucket/x.zip``, a folder URL)
+    is a readable folder or zip archive; one-line error otherwise."""
+    if isinstance(path, str) and is_url(path):
+        local = local_path(path)
+        if local is None:
+            return InputRef(kind_of(path), path.rstrip("/") if path.endswith("/") else path, limit)
+        path = Path(local)
+    path = Path(path)
     try:
         return _open_input(path, limit)
     except OSError as exc:  # a name too long, a loop of links, permission denied
@@ -127,8 +142,12 @@ def member_name(raw: str) -> str:
 
 def _list_zip(ref: InputRef) -> list[Entry]:
     try:
-        with zipfile.ZipFile(ref.location) as zf:
-            infos = zf.infolist()
+        if ref.remote:
+            with open_file(ref.location) as fh, zipfile.ZipFile(fh) as zf:
+                infos = zf.infolist()
+        else:
+            with zipfile.ZipFile(ref.location) as zf:
+                infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(f"cannot read zip archive {ref.location}: {exc}") from exc
     overlapping = _overlapping(infos)
@@ -190,7 +209,22 @@ def _zip_time_ns(info: zipfile.ZipInfo) -> int:
         return 0
 
 
+def _list_remote_dir(ref: InputRef) -> list[Entry]:
+    """Objects below a folder URL. A name that would climb out or is absolute is never opened."""
+    out: list[Entry] = []
+    for f in list_folder(ref.location):
+        why = unsafe_reason(f.rel)
+        if why is not None:
+            out.append(Entry(f.rel, f.url, 0, Code.UNSAFE_PATH, f"{why}; not opened"))
+        else:
+            out.append(Entry(member_name(f.rel), f.url, f.size, mtime_ns=f.mtime_ns,
+                             fingerprint=f"{f.size}:{f.tag}"))  # fmt: skip
+    return out
+
+
 def _list_dir(ref: InputRef) -> list[Entry]:
+    if ref.remote:
+        return _list_remote_dir(ref)
     root = Path(ref.location)
     out: list[Entry] = []
 
@@ -251,12 +285,14 @@ def _dir_entry(full: Path, root: Path) -> Entry:
 
 
 _ZIP_CACHE: dict[tuple[str, int, int], zipfile.ZipFile] = {}
+_HANDLES: dict[tuple[str, int, int], IO[bytes]] = {}  # remote archives: the open object
 
 
 def _forget_zips_after_fork() -> None:
     """A forked child must not use its parent's open archives: the file offset is shared between
     the processes, so interleaved reads return each other's bytes. Drop them without closing."""
     _ZIP_CACHE.clear()
+    _HANDLES.clear()
 
 
 if hasattr(os, "register_at_fork"):
@@ -265,14 +301,26 @@ if hasattr(os, "register_at_fork"):
 
 def _cached_zip(location: str) -> zipfile.ZipFile:
     """One open ZipFile per archive and process: parsing a 10,000-member central directory costs
-    ~0.2 s, far more than probing a partition of small images."""
-    st = os.stat(location)
-    key = (location, st.st_mtime_ns, st.st_size)
+    ~0.2 s, far more than probing a partition of small images (a remote archive: one set of
+    range requests per process, and a changed object fails the sha256 check of the copy)."""
+    if is_url(location):
+        key = (location, -1, -1)
+    else:
+        st = os.stat(location)
+        key = (location, st.st_mtime_ns, st.st_size)
     zf = _ZIP_CACHE.get(key)
     if zf is None:
         if len(_ZIP_CACHE) >= 8:
-            _ZIP_CACHE.pop(next(iter(_ZIP_CACHE))).close()
-        zf = _ZIP_CACHE[key] = zipfile.ZipFile(location)
+            old = next(iter(_ZIP_CACHE))
+            _ZIP_CACHE.pop(old).close()
+            handle = _HANDLES.pop(old, None)
+            if handle is not None:
+                handle.close()
+        if key[1] == -1:
+            handle = _HANDLES[key] = open_file(location)
+            zf = _ZIP_CACHE[key] = zipfile.ZipFile(handle)
+        else:
+            zf = _ZIP_CACHE[key] = zipfile.ZipFile(location)
     return zf
 
 
@@ -299,6 +347,9 @@ class Reader:
             info = self._zip.infolist()[int(key)]
             with self._zip.open(info) as fh:
                 return read_capped(fh, self.limit, compressed=info.compress_size)
+        if self.ref.remote:
+            with open_file(key) as fh:
+                return read_capped(fh, self.limit)
         return read_file(key, self.limit)
 
 

@@ -155,7 +155,7 @@ def copy_files(
                 item = items[k]
                 dest = within(staging, item.dest)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                if link != "copy" and ref.kind == "dir":
+                if link != "copy" and ref.kind == "dir" and not ref.remote:
                     _link(Path(item.key), dest, link)
                 elif not _copy_verified(reader, item, dest):
                     advance(1)

@@ -14,6 +14,7 @@ from medata.guard import MAX_FILE_BYTES
 from medata.inputs import InputRef
 from medata.labels import LabelMap
 from medata.records import Status
+from medata.remote import is_url, local_path
 from medata.sources import get_source
 
 LinkMode = Literal["copy", "hardlink", "symlink"]
@@ -21,17 +22,30 @@ LinkMode = Literal["copy", "hardlink", "symlink"]
 
 @dataclass(frozen=True)
 class InputSpec:
-    path: Path
+    """One input: a local folder or zip (a ``Path``), or an fsspec URL (a ``str`` such as
+    ``s3://bucket/x.zip``; ``file://`` URLs become paths)."""
+
+    path: Path | str
     kind: str | None = None  # a registered source name, or None to detect
+
+    def __post_init__(self) -> None:
+        if isinstance(self.path, str):
+            local = local_path(self.path) if is_url(self.path) else self.path
+            if local is not None:
+                object.__setattr__(self, "path", Path(local))
 
     @classmethod
     def parse(cls, text: str) -> InputSpec:
-        """``path`` or ``kind=path``."""
+        """``path``, ``url`` or ``kind=path`` / ``kind=url``."""
         kind, sep, rest = text.partition("=")
         if sep and kind and "/" not in kind and not Path(text).exists():
             get_source(kind)  # fails with the list of known kinds
-            return cls(Path(rest), kind.strip().lower())
-        return cls(Path(text))
+            return cls(rest, kind.strip().lower())
+        return cls(text)
+
+    @property
+    def local(self) -> Path | None:
+        return self.path if isinstance(self.path, Path) else None
 
 
 @dataclass(frozen=True)

@@ -140,8 +140,10 @@ def _copy_while_grouping(
 def _check_out_not_inside_inputs(specs: Sequence[InputSpec], out: Path) -> None:
     target = out.resolve()
     for spec in specs:
-        src = spec.path.resolve()
-        if spec.path.is_dir() and (target == src or src in target.parents):
+        if spec.local is None:  # a URL: not on this file system
+            continue
+        src = spec.local.resolve()
+        if spec.local.is_dir() and (target == src or src in target.parents):
             raise UsageError(f"output folder {out} must not be inside the input {spec.path}")
         if target in src.parents or target == src:
             raise UsageError(f"input {spec.path} must not be inside the output folder {out}")
