@@ -53,6 +53,55 @@ def test_the_fast_search_returns_exactly_the_brute_force_pairs(hashes, threshold
     assert np.array_equal(fast, brute_force_pairs(hashes, threshold))
 
 
+@st.composite
+def hash_sets_with_repeats(draw):
+    """Few distinct values, many repeated (blank or copied images), some a few bits off."""
+    values = draw(hash_sets())[:20]
+    picks = draw(st.lists(st.integers(0, len(values) - 1), min_size=2, max_size=200))
+    return values[np.array(picks)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(hash_sets_with_repeats(), st.integers(0, 10))
+def test_repeated_hashes_are_searched_once_and_still_give_every_brute_force_pair(
+    hashes, threshold
+):
+    fast = near_pairs(hashes, threshold, brute_below=0)
+    assert np.array_equal(fast, brute_force_pairs(hashes, threshold))
+
+
+@settings(max_examples=60, deadline=None)
+@given(hash_sets(), st.integers(0, 6), st.integers(1, 4))
+def test_block_tables_return_exactly_the_brute_force_pairs(hashes, threshold, extra):
+    """The plan for millions of hashes at small radii, forced on small sets."""
+    from medata.dedupe.search import _block_pairs, _sorted_pairs
+
+    found = list(_block_pairs(hashes, threshold + extra, threshold))
+    fast = _sorted_pairs(np.concatenate(found)) if found else np.empty((0, 2), np.int64)
+    assert np.array_equal(fast.reshape(-1, 2), brute_force_pairs(hashes, threshold))
+
+
+def test_components_of_a_thousand_identical_blank_hashes_never_list_their_pairs():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from medata.dedupe.search import hash_components
+
+    rng = np.random.default_rng(7)
+    h = rng.integers(0, 2**64 - 1, size=3000, dtype=np.uint64, endpoint=True)
+    h[:1000] = 0  # one blank image, a thousand times
+    h[1000:1010] = 1  # within 1 bit of the blank: joins its component
+    comp, searched = hash_components(h, 4)
+    assert searched < 100  # distinct values only: not the 499,500 pairs among the blanks
+    pairs = brute_force_pairs(h, 4)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(3000, 3000))
+    _, expected = connected_components(graph, directed=False)
+    # the same partition (component numbers may differ)
+    assert len(set(zip(comp.tolist(), expected.tolist(), strict=True))) == len(set(expected))
+    assert len(set(comp.tolist())) == len(set(expected.tolist()))
+    assert len(set(comp[:1010])) == 1
+
+
 @pytest.mark.parametrize("n,threshold", [(3000, 4), (5000, 8), (4000, 0), (2000, 12)])
 def test_the_multi_index_path_matches_brute_force_on_larger_sets(n, threshold):
     rng = np.random.default_rng(n + threshold)

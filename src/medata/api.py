@@ -10,7 +10,7 @@ run = medata.train_baseline("out", "runs/a")    # needs medata[train]
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,13 +49,26 @@ def validate(
     return run(Path(root), options, progress)
 
 
-def stats(target: PathLike) -> dict[str, Any]:
+def stats(
+    target: PathLike, html: PathLike | None = None, sources: Sequence[PathLike] = ()
+) -> dict[str, Any]:
     """Class balance, composition, image sizes, fates and duplicates of a dataset folder or a
-    manifest file (what ``medata stats --json`` prints)."""
+    manifest file (what ``medata stats --json`` prints). ``html``: also write the report page
+    there (thumbnails of removed files drawn from ``sources``, the original inputs)."""
     from medata.manifest import load_target
     from medata.statistics import compute
 
-    return compute(load_target(Path(target)).manifest)
+    path = Path(target)
+    t = load_target(path)
+    numbers = compute(t.manifest)
+    if html is not None:
+        from medata.dedupe.dataset import image_loader
+        from medata.report.html import render
+
+        loader = image_loader(t.root, [Path(s) for s in sources])
+        page = render(numbers, t.manifest, loader, f"medata report: {path.name}")
+        Path(html).write_text(page, encoding="utf-8")
+    return numbers
 
 
 def find_duplicates(
@@ -74,12 +87,25 @@ def find_duplicates(
     return result.plan
 
 
-def train_baseline(target: PathLike, out: PathLike, config: TrainConfig | None = None) -> RunResult:
-    """Train the reference model on a merged dataset (needs ``medata[train]``)."""
+def train_baseline(
+    target: PathLike,
+    out: PathLike,
+    config: TrainConfig | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    sources: Sequence[PathLike] = (),
+) -> RunResult:
+    """Train the reference model on a merged dataset (needs ``medata[train]``). ``on_epoch``
+    gets each epoch's numbers; ``sources`` (the original inputs) let the leak slice be scored
+    on files the merge removed."""
     from medata.train import require_torch
 
     require_torch()
+    from medata.dedupe.dataset import image_loader
     from medata.train.data import load_rows
     from medata.train.loop import TrainConfig, train
 
-    return train(load_rows(Path(target)), Path(out), config or TrainConfig())
+    rows = load_rows(Path(target))
+    loader = None
+    if rows.manifest is not None:
+        loader = image_loader(rows.root, [Path(s) for s in sources])
+    return train(rows, Path(out), config or TrainConfig(), on_epoch, loader)

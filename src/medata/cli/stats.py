@@ -11,7 +11,6 @@ from rich.console import Console
 
 from medata.report.console import render_stats
 from medata.report.text import markup_safe
-from medata.statistics import compute
 
 
 def stats_command(
@@ -26,17 +25,9 @@ def stats_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Reads only the manifest (plus thumbnails for the HTML gallery): no image is decoded."""
-    from medata.dedupe.dataset import image_loader
-    from medata.manifest import load_target
+    from medata.api import stats
 
-    t = load_target(target)
-    numbers = compute(t.manifest)
-    if html_file is not None:
-        from medata.report.html import render
-
-        page = render(numbers, t.manifest, image_loader(t.root, source or []),
-                      f"medata report: {target.name}")  # fmt: skip
-        html_file.write_text(page, encoding="utf-8")
+    numbers = stats(target, html_file, source or [])
     if as_json:
         print(json.dumps(numbers, indent=2, sort_keys=True))
     elif not quiet:

@@ -31,12 +31,10 @@ def train_command(
 ) -> None:
     """Train the bundled reference CNN on the kept images and score it once on test."""
     require_torch()
-    from medata.dedupe.dataset import image_loader
+    from medata.api import train_baseline
     from medata.report.console import render_training
-    from medata.train.data import load_rows
-    from medata.train.loop import TrainConfig, train
+    from medata.train.loop import TrainConfig
 
-    rows = load_rows(dataset)
     run_dir = out or dataset.parent / f"{dataset.name}-baseline"
     console = Console(stderr=True)
     show = None if (quiet or as_json) else (
@@ -45,8 +43,7 @@ def train_command(
                                 f"{e['val_macro_f1']:.3f}  ({e['seconds']:.1f} s)"))  # fmt: skip
     config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, quick=quick,
                          device=device, max_steps=max_steps)  # fmt: skip
-    loader = image_loader(rows.root, source or []) if rows.manifest is not None else None
-    result = train(rows, run_dir, config, show, loader)
+    result = train_baseline(dataset, run_dir, config, show, source or [])
     if as_json:
         print(json.dumps(result.metrics, indent=2, sort_keys=True))
     elif not quiet:
