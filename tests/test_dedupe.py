@@ -63,9 +63,7 @@ def hash_sets_with_repeats(draw):
 
 @settings(max_examples=60, deadline=None)
 @given(hash_sets_with_repeats(), st.integers(0, 10))
-def test_repeated_hashes_are_searched_once_and_still_give_every_brute_force_pair(
-    hashes, threshold
-):
+def test_repeated_hashes_are_searched_once_and_still_give_every_brute_force_pair(hashes, threshold):
     fast = near_pairs(hashes, threshold, brute_below=0)
     assert np.array_equal(fast, brute_force_pairs(hashes, threshold))
 

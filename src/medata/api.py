@@ -66,7 +66,15 @@ def stats(
         from medata.report.html import render
 
         loader = image_loader(t.root, [Path(s) for s in sources])
-        page = render(numbers, t.manifest, loader, f"medata report: {path.name}")
+        section = None
+        if t.root is not None:
+            from medata.report.html import review_section
+            from medata.review.run import read_review
+
+            found = read_review(t.root)
+            if found is not None:
+                section = review_section(found[0], found[1], "review.parquet", t.manifest, loader)
+        page = render(numbers, t.manifest, loader, f"medata report: {path.name}", review=section)
         Path(html).write_text(page, encoding="utf-8")
     return numbers
 

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from medata import __version__
 from medata.errors import InputError, UsageError
 from medata.guard import Refused, check_regular
+from medata.properties import PROPERTY_COLUMNS
 from medata.records import (
     ANNOTATION_NAMES,
     HASH_RECIPE,
@@ -30,7 +31,7 @@ _PANDAS = {"string": "string", "int64": "Int64", "bool": "boolean", "float64": "
            "binary": "object"}  # fmt: skip
 MANIFEST_FILE = "manifest.parquet"  # in a dataset folder
 # Columns added after schema version 1's first release: an older manifest reads with them empty.
-OPTIONAL = frozenset({"thumb", "dup_score", "phash_mirror"})
+OPTIONAL = frozenset({"thumb", "dup_score", "phash_mirror", *PROPERTY_COLUMNS})  # newer than v1
 
 
 def arrow_schema(extra: dict[str, str] | None = None) -> pa.Schema:

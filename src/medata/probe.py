@@ -1,4 +1,5 @@
-"""Open each image exactly once: sha256, size, mode, format, pHash, pixel hash, decode errors.
+"""Open each image exactly once: sha256, size, mode, format, pHash, pixel hash, thumbnail, the
+image properties of ``medata.properties``, decode errors.
 
 ``probe_bytes`` is a pure function of the bytes; ``probe_partition`` maps it over one partition of
 entries of one input. Partitions are independent, so any executor can run them: a local process
@@ -37,6 +38,7 @@ from PIL import (  # the allowed decoders, registered explicitly
 from medata.guard import Refused
 from medata.inputs import InputRef, Reader
 from medata.problems import Code
+from medata.properties import colour_sample, colour_spread, grey_properties
 
 _ORIENTATION = 0x0112
 # The only decoders the probe lets Pillow use: all in-process, none hands a file to an external
@@ -146,6 +148,14 @@ class ProbeResult:
     thumb: builtins.bytes | None = None  # 48x48 grey, for verifying near duplicates
     problem: Code | None = None
     detail: str = ""
+    brightness: float | None = None  # medata.properties: measured in the same decode
+    contrast: float | None = None
+    sharpness: float | None = None
+    entropy: float | None = None
+    colour_spread: float | None = None
+    aspect: float | None = None
+    grey_p05: float | None = None
+    grey_p95: float | None = None
 
 
 def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
@@ -182,6 +192,7 @@ def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:
         grey = im.convert("L")
         small = _small(grey)
         base["thumb"] = _thumb(grey)
+        base["_colour"] = colour_sample(im)  # for colour_spread, measured with the batch
     except Exception as exc:  # noqa: BLE001
         msg = _one_line(exc)
         reason = Code.TRUNCATED if "truncated" in msg.lower() else Code.UNDECODABLE
@@ -237,7 +248,26 @@ def _finish(decoded: list[tuple[dict[str, Any], np.ndarray | None]]) -> list[Pro
     for i, h, m in zip(ok, hashes, mirrors, strict=True):
         decoded[i][0]["phash"] = h
         decoded[i][0]["phash_mirror"] = m
+    if smalls is not None:
+        _add_properties([decoded[i][0] for i in ok], smalls)
     return [ProbeResult(**fields) for fields, _ in decoded]
+
+
+def _add_properties(rows: list[dict[str, Any]], smalls: np.ndarray) -> None:
+    """``medata.properties`` of every decoded image (``smalls``: their 32x32 grey thumbnails),
+    for the whole batch at once."""
+    colours = [(k, row.pop("_colour")) for k, row in enumerate(rows)]
+    measured = grey_properties(smalls)
+    for name, values in measured.items():
+        for row, v in zip(rows, values.tolist(), strict=True):
+            row[name] = v
+    coloured = [(k, c) for k, c in colours if c is not None]
+    if coloured:
+        spread = colour_spread(np.stack([c for _, c in coloured])).tolist()
+        for (k, _), v in zip(coloured, spread, strict=True):
+            rows[k]["colour_spread"] = v
+    for row in rows:
+        row["aspect"] = round(row["width"] / row["height"], 4) if row["height"] else None
 
 
 def _one_line(exc: BaseException) -> str:

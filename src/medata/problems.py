@@ -40,6 +40,15 @@ class Code(str, Enum):
     LABEL_CONFLICT = "label_conflict"  # detail lists the labels in the group
     BAD_NAME = "bad_name"  # a file name that is not valid UTF-8 (shown with \xNN escapes)
     FORMAT_NOT_ALLOWED = "format_not_allowed"  # decodable, but not an allowed image format
+    # Found by ``medata review``: report-only, a reason only when the user excludes that kind
+    DARK = "dark"
+    LIGHT = "light"
+    BLURRY = "blurry"
+    LOW_INFORMATION = "low_information"
+    GREY_AS_COLOUR = "grey_as_colour"
+    ODD_SIZE = "odd_size"
+    ODD_ASPECT = "odd_aspect"
+    LABEL_ISSUE = "label_issue"  # out-of-sample predictions disagree with the given label
     # Found by validate in a dataset folder (annotations.csv, files, manifest, reference)
     # annotations.csv
     CSV_MISSING = "csv_missing"
@@ -77,7 +86,10 @@ class Code(str, Enum):
 
 
 # The codes a manifest row's reason may hold: the fates above (declared first, in this order).
-FATES = frozenset(list(Code)[: list(Code).index(Code.FORMAT_NOT_ALLOWED) + 1])
+FATES = frozenset(list(Code)[: list(Code).index(Code.LABEL_ISSUE) + 1])
+# What ``medata review`` finds (``--fail-on`` of validate takes these).
+REVIEW_KINDS = (Code.DARK, Code.LIGHT, Code.BLURRY, Code.LOW_INFORMATION, Code.GREY_AS_COLOUR,
+                Code.ODD_SIZE, Code.ODD_ASPECT, Code.LABEL_ISSUE)  # fmt: skip
 
 WARNINGS = frozenset({
     Code.COLUMN_UNKNOWN, Code.EXTENSION_MISMATCH, Code.DEBRIS, Code.EMPTY_CLASS_FOLDER,
@@ -85,6 +97,7 @@ WARNINGS = frozenset({
     # Leaks and conflicts are the dataset's content, not its integrity: warnings here (``--strict``
     # fails on them); ``medata dedupe`` resolves them.
     Code.EXACT_LEAK, Code.LABEL_CONFLICT,
+    *REVIEW_KINDS,  # reported only when asked for (validate --fail-on makes them errors)
 })  # fmt: skip
 
 

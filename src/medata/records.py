@@ -90,6 +90,25 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
         True,
         "EXIF orientation (2-8) when the image was rotated upright before hashing.",
     ),
+    Column("brightness", "float64", True, "Mean grey level, 0-255 (medata.properties)."),
+    Column("contrast", "float64", True, "Standard deviation of the grey levels."),
+    Column(
+        "sharpness",
+        "float64",
+        True,
+        "Variance of the 4-neighbour Laplacian of the grey image (low: blurry or flat).",
+    ),
+    Column("entropy", "float64", True, "Entropy of the grey histogram in bits, 0-8."),
+    Column(
+        "colour_spread",
+        "float64",
+        True,
+        "Colour images: mean of (largest - smallest channel) per pixel; near 0 is a grey "
+        "picture stored as colour. Null for grey images.",
+    ),
+    Column("aspect", "float64", True, "Width / height."),
+    Column("grey_p05", "float64", True, "5th percentile grey level (a washed-out image: high)."),
+    Column("grey_p95", "float64", True, "95th percentile grey level (a dark image: low)."),
     Column(
         "mtime_ns",
         "int64",

@@ -22,8 +22,9 @@ class Findings:
     rows: list[Problem] = field(default_factory=list)
 
     def add(self, code: Code, path: str, detail: str, line: int | None = None,
-            expected: object = None, actual: object = None) -> None:  # fmt: skip
-        sev = severity_of(code)
+            expected: object = None, actual: object = None,
+            severity: Severity | None = None) -> None:  # fmt: skip
+        sev = severity or severity_of(code)
         self.rows.append(Problem(code, sev, path, " ".join(detail.split()), line,
                                  None if expected is None else str(expected),
                                  None if actual is None else str(actual)))  # fmt: skip

@@ -21,9 +21,9 @@ from medata.checks.csvfile import read_annotations
 from medata.checks.findings import Findings, StopValidation
 from medata.checks.layout import check_rows, scan_tree
 from medata.checks.reference import compare, read_reference
-from medata.errors import UsageError
+from medata.errors import InputError, UsageError
 from medata.guard import MAX_FILE_BYTES
-from medata.problems import Severity
+from medata.problems import Code, Severity
 from medata.progress import NullProgress, Progress
 
 
@@ -36,6 +36,7 @@ class ValidateOptions:
     workers: int | None = None
     max_file_bytes: int = MAX_FILE_BYTES  # a larger file is reported too_large, never read whole
     scheduler: str | None = None  # decode on this Dask cluster (see medata.cluster)
+    fail_on: tuple[str, ...] = ()  # review kinds reported as errors (medata.review)
 
 
 @dataclass
@@ -96,6 +97,38 @@ def _run(
     check_exact_duplicates(df, rows, facts, findings)
     if reference is not None:
         _against(root, df, reference, findings)
+    if options.fail_on:
+        _review_kinds(root, options.fail_on, findings)
+
+
+def _review_kinds(root: Path, kinds: tuple[str, ...], findings: Findings) -> None:
+    """``--fail-on``: the chosen review kinds as errors. Quality kinds come from the manifest's
+    properties (computed now); label issues from the ``review.parquet`` that ``medata review
+    --labels`` wrote."""
+    from medata.manifest import MANIFEST_FILE, read_manifest
+    from medata.review.quality import quality_findings
+    from medata.review.run import read_review
+
+    quality = [k for k in kinds if k != Code.LABEL_ISSUE.value]
+    if quality:
+        try:
+            m = read_manifest(root / MANIFEST_FILE)[0]
+        except InputError:
+            raise UsageError(
+                f"--fail-on {','.join(quality)} needs the dataset's manifest"
+            ) from None
+        for f in quality_findings(m):
+            if f.kind.value in quality:
+                findings.add(f.kind, str(m.at[f.row, "path"]), f.detail, severity=Severity.ERROR)
+    if Code.LABEL_ISSUE.value in kinds:
+        found = read_review(root)
+        if found is None or not found[1]:
+            raise UsageError("--fail-on label_issue: no label review in this dataset (run "
+                             "medata review DIR --labels first)")  # fmt: skip
+        table = found[0]
+        for row in table[table["kind"] == Code.LABEL_ISSUE.value].itertuples():
+            findings.add(Code.LABEL_ISSUE, str(row.path), str(row.detail), expected=row.label,
+                         actual=row.suggested_label, severity=Severity.ERROR)  # fmt: skip
 
 
 def _against(root: Path, df: pd.DataFrame, reference: pd.DataFrame, findings: Findings) -> None:

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from medata import __version__
-from medata.cli import dedupe, demo, merge, stats, train, validate
+from medata.cli import dedupe, demo, merge, review, stats, train, validate
 from medata.errors import MedataError, OutputError
 from medata.report.text import one_line
 
@@ -26,6 +26,7 @@ app.command("dedupe")(dedupe.dedupe_command)
 app.command("stats", no_args_is_help=True)(stats.stats_command)
 app.command("train-baseline", no_args_is_help=True)(train.train_command)
 app.command("predict", no_args_is_help=True)(train.predict_command)
+app.command("review", no_args_is_help=True)(review.review_command)
 app.command("demo")(demo.demo_command)
 
 

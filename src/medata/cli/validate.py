@@ -14,6 +14,7 @@ from medata.checks.run import ValidateOptions, validate
 from medata.cli.common import SchedulerOption
 from medata.report.console import RichProgress, render_findings
 from medata.report.formats import findings_json, github_annotations, write_table
+from medata.review.options import parse_kinds
 
 
 class Format(str, Enum):
@@ -48,13 +49,22 @@ def validate_command(
         float, typer.Option(help="Report a file over this many MiB as too_large, unread.")
     ] = 64.0,
     scheduler: SchedulerOption = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Fail on these review kinds too (comma-separated, e.g. "
+            "blurry,label_issue; label_issue needs medata review --labels first)."
+        ),  # fmt: skip
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the exit status.")] = False,
 ) -> None:
     """Check annotations.csv against the folders and the images; changes nothing."""
+    kinds = parse_kinds(fail_on, "--fail-on") if fail_on else ()
     options = ValidateOptions(deep=deep, fail_fast=fail_fast, against=against,
                               follow_links=follow_links, workers=workers,
                               max_file_bytes=int(max_file_mb * 2**20),
-                              scheduler=scheduler)  # fmt: skip
+                              scheduler=scheduler,
+                              fail_on=kinds)  # fmt: skip
     show = output_format is Format.text and not quiet
     err = Console(stderr=True)
     bar = RichProgress(err) if show else None

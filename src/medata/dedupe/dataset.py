@@ -89,20 +89,26 @@ def summary(target: Target, p: Plan) -> dict[str, Any]:
 
 
 def apply(target: Target, p: Plan, policy: DedupePolicy) -> list[str]:
-    """Rewrite the dataset with the plan: removed files go, moved files move, tables are
-    rewritten. Built in a staging folder from hard links, then swapped in atomically.
+    """Rewrite the dataset with the plan (see ``rewrite``); returns the carried-over paths."""
+    return rewrite(target, p.manifest, {"medata.dedupe": dedupe_meta(policy)})
+
+
+def rewrite(target: Target, after: pd.DataFrame, meta: dict[str, str]) -> list[str]:
+    """Rewrite the dataset as the manifest ``after`` says: removed files go, moved files move,
+    tables are rewritten (with ``meta`` added to the manifest's). Built in a staging folder from
+    hard links, then swapped in atomically.
 
     Only files medata wrote (the manifest's kept paths and its two tables) are ever removed or
     moved; anything else in the folder (notes, images added by hand) is carried over unchanged.
     Returns those carried-over paths."""
     if target.root is None:
-        raise UsageError("--apply needs a dataset folder, not a manifest file")
+        raise UsageError("rewriting needs a dataset folder, not a manifest file")
     root = target.root
     ours = {MANIFEST_FILE, ANNOTATIONS_FILE}
     ours.update(str(x) for x in target.manifest["path"].dropna())
     foreign = [rel for rel in _all_files(root) if rel not in ours]
     with staged_output(root, replace=True) as staging:
-        kept = p.manifest[p.manifest["status"] == Status.KEPT.value]
+        kept = after[after["status"] == Status.KEPT.value]
         old_paths = target.manifest["path"]
         for i, new in zip(kept.index, kept["path"], strict=True):
             _carry(root, old_paths[i], within(staging, new))
@@ -113,9 +119,9 @@ def apply(target: Target, p: Plan, policy: DedupePolicy) -> list[str]:
                 (staging / split / cls).mkdir(parents=True, exist_ok=True)
         fixed = ("medata.version", "medata.schema_version", "medata.hash_recipe")
         extra = {k: v for k, v in target.meta.items() if k not in fixed}
-        extra["medata.dedupe"] = dedupe_meta(policy)
-        write_manifest(p.manifest, staging / MANIFEST_FILE, extra)
-        write_csv(annotations_frame(p.manifest), staging / ANNOTATIONS_FILE)
+        extra.update(meta)
+        write_manifest(after, staging / MANIFEST_FILE, extra)
+        write_csv(annotations_frame(after), staging / ANNOTATIONS_FILE)
     return foreign
 
 

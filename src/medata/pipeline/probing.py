@@ -11,6 +11,7 @@ import pandas as pd
 from medata.inputs import FORMAT_EXTENSIONS, InputRef, stem_and_ext
 from medata.probe import ProbeResult, probe_many
 from medata.progress import Progress
+from medata.properties import PROPERTY_COLUMNS
 from medata.records import Status
 from medata.resume import ProbeCache
 
@@ -25,7 +26,7 @@ FORMAT_EXT = {
     "PPM": ".ppm",
 }
 PROBE_COLUMNS = ("bytes", "sha256", "pixel_sha256", "phash", "width", "height", "mode", "format",
-                 "exif_orientation", "thumb", "phash_mirror")  # fmt: skip
+                 "exif_orientation", "thumb", "phash_mirror", *PROPERTY_COLUMNS)  # fmt: skip
 
 
 def probe(

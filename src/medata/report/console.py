@@ -270,3 +270,26 @@ def render_predictions(console: Console, table: Any) -> None:
         )
         t.add_row(row.image, str(row.label or "(unreadable)"), conf)
     console.print(t)
+
+
+def render_review(console: Console, summary: dict[str, Any], table: Any, examples: int = 3) -> None:
+    """Per kind: how many, and the worst few (path, score, detail)."""
+    summary, table = markup_safe(summary), markup_safe(table)
+    out = Table(title=f"Review of {summary['kept']} kept images", title_justify="left")
+    for col in ("kind", "images", "worst (score: detail)"):
+        out.add_column(col, justify="right" if col == "images" else "left")
+    for kind, n in summary["findings"].items():
+        if kind == "label_issue" and not summary["labels_checked"]:
+            out.add_row(kind, "-", "not checked (add --labels)")
+            continue
+        rows = table[table["kind"] == kind].head(examples)
+        worst = "\n".join(f"{r.path} ({float(r.score):.2f}: {r.detail})" for r in rows.itertuples())
+        out.add_row(kind, str(n), worst or "-")
+    console.print(out)
+    console.print(f"{summary['files_with_findings']} files to look at; table: "
+                  f"{summary['review_file']}")  # fmt: skip
+    if "sheets" in summary:
+        console.print(f"Contact sheets (worst first): {summary['sheets']}")
+    if "excluded" in summary:
+        gone = ", ".join(f"{n} {k}" for k, n in summary["excluded"].items())
+        console.print(f"Excluded from the dataset (recorded in the manifest): {gone}.")

@@ -145,8 +145,30 @@ def _gallery(manifest: pd.DataFrame, load: Loader, largest: int) -> list[dict[st
     return groups
 
 
+def review_section(review: pd.DataFrame, labels_checked: bool, file: str,
+                   manifest: pd.DataFrame, load: Loader,
+                   shown: int = 8) -> dict[str, Any]:  # fmt: skip
+    """What the report shows of a ``review.parquet``: counts per kind and the worst few."""
+    at = {p: i for i, p in manifest["path"].items() if isinstance(p, str)}
+    kinds = []
+    for kind, rows in review.groupby("kind", sort=False):
+        members = []
+        for r in rows.head(shown).itertuples():
+            row = manifest.loc[at[r.path]] if r.path in at else None
+            label = str(r.label) + (f" → {r.suggested_label}" if isinstance(r.suggested_label, str)
+                                    else "")  # fmt: skip
+            members.append({
+                "uri": thumbnail(load(row)) if row is not None else None,
+                "alt": r.path, "caption": f"{r.split}/{label} · {float(r.score):.2f}",
+            })  # fmt: skip
+        kinds.append({"kind": kind, "count": len(rows), "members": members})
+    counts = [[k["kind"], k["count"]] for k in kinds]
+    return {"file": file, "labels_checked": labels_checked, "shown": shown, "kinds": kinds,
+            "counts": counts}  # fmt: skip
+
+
 def render(stats: dict[str, Any], manifest: pd.DataFrame, load: Loader, title: str,
-           largest: int = 12) -> str:  # fmt: skip
+           largest: int = 12, review: dict[str, Any] | None = None) -> str:  # fmt: skip
     bal = stats["balance"]
     comp = stats["composition"]
     imgs = stats["images"]["per_source"]
@@ -207,4 +229,5 @@ def render(stats: dict[str, Any], manifest: pd.DataFrame, load: Loader, title: s
         + [[f"removed as {k}", v] for k, v in dup["removed"].items()],
         groups=_gallery(manifest, load, largest),
         largest=largest,
+        review=review,
     )

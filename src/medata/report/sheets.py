@@ -11,6 +11,7 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from medata.probe import preview
+from medata.report.text import visible
 
 THUMB = 112
 CAPTION = 60
@@ -94,3 +95,44 @@ def write_gallery(out: Path, sheets: list[tuple[str, Path]], table: pd.DataFrame
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def grid(
+    rows: pd.DataFrame, load: Loader, captions: list[list[str]], columns: int = 8
+) -> Image.Image:
+    """Thumbnails in rows of ``columns``, each with its caption lines (cut to fit) under it."""
+    font = ImageFont.load_default()
+    n = max(1, len(rows))
+    lines = max((len(c) for c in captions), default=1)
+    cell_w, cell_h = THUMB + 6, THUMB + 14 * lines + 12
+    cols = min(columns, n)
+    im = Image.new("RGB", (cols * cell_w + 6, -(-n // cols) * cell_h + 6), "white")
+    draw = ImageDraw.Draw(im)
+    for k, ((_, row), caption) in enumerate(zip(rows.iterrows(), captions, strict=True)):
+        x, y = 6 + (k % cols) * cell_w, 6 + (k // cols) * cell_h
+        im.paste(_thumb(load(row)), (x, y))
+        for j, text in enumerate(caption):
+            draw.text((x, y + THUMB + 3 + j * 14), visible(text)[:20], fill="black", font=font)
+    return im
+
+
+def write_review_sheets(table: pd.DataFrame, manifest: pd.DataFrame, out: Path, load: Loader,
+                        per_sheet: int) -> list[Path]:  # fmt: skip
+    """One PNG per kind found (``<kind>.png``): its ``per_sheet`` worst images, worst first, each
+    with its label (and the suggested one), split and score."""
+    out.mkdir(parents=True, exist_ok=True)
+    by_path = manifest[manifest["path"].notna()].set_index("path")
+    written = []
+    for kind, rows in table.groupby("kind", sort=False):
+        worst = rows.head(per_sheet)
+        members = by_path.loc[worst["path"].tolist()].reset_index()
+        captions = []
+        for _, r in worst.iterrows():
+            label = str(r["label"])
+            if isinstance(r["suggested_label"], str):
+                label = f"{label}>{r['suggested_label']}"
+            captions.append([label, f"{r['split']}  s={float(r['score']):.2f}"])
+        path = out / f"{kind}.png"
+        grid(members, load, captions).save(path)
+        written.append(path)
+    return written

@@ -120,57 +120,12 @@ def train(rows: Rows, out: Path, config: TrainConfig, progress: Progress | None 
         x_all, y_all = _cap(x_all, y_all, 150, config.seed)
     tr, va = stratified_split(y_all, config.val_fraction, config.seed)
     x_tr, y_tr, x_va, y_va = x_all[tr], y_all[tr], x_all[va], y_all[va]
-    mean, std = float(x_tr.mean() / 255.0), float(x_tr.std() / 255.0) or 1.0
-    counts = np.bincount(y_tr, minlength=len(classes)).astype(float)
-    weights = torch.tensor(
-        counts.sum() / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32
-    )
-
-    model = build_model(len(classes), config.width).to(device)
-    steps = max(1, math.ceil(len(x_tr) / config.batch_size))
-    epochs = min(15, config.epochs) if config.quick else config.epochs
-    epochs = max(1, min(epochs, config.max_steps // steps))
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, epochs=epochs,
-                                                steps_per_epoch=steps)  # fmt: skip
-    gen = torch.Generator().manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    x_tr_t = torch.from_numpy(x_tr).float().unsqueeze(1)
-    y_tr_t = torch.from_numpy(y_tr)
-    history: list[dict[str, float]] = []
-    best: tuple[float, dict[str, Any] | None] = (-1.0, None)
-    stale = 0
-    for epoch in range(1, epochs + 1):
-        model.train()
-        t0, total = time.perf_counter(), 0.0
-        order = rng.permutation(len(x_tr))
-        for s in range(steps):
-            idx = torch.from_numpy(order[s * config.batch_size : (s + 1) * config.batch_size])
-            xb = _augment((x_tr_t[idx] / 255.0 - mean) / std, gen).to(device)
-            loss = F.cross_entropy(model(xb), y_tr_t[idx].to(device), weight=weights.to(device))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        val = report(y_va, predict_proba(model, x_va, mean, std, device).argmax(1), classes)
-        entry = {"epoch": epoch, "loss": total / len(x_tr), "val_accuracy": val["accuracy"],
-                 "val_macro_f1": val["macro_f1"], "seconds": time.perf_counter() - t0}  # fmt: skip
-        history.append(entry)
-        if progress is not None:
-            progress(entry)
-        if val["macro_f1"] > best[0]:
-            best = (val["macro_f1"], {k: v.clone() for k, v in model.state_dict().items()})
-            stale = 0
-        else:
-            stale += 1
-            if stale >= config.patience:
-                break
-    if best[1] is not None:
-        model.load_state_dict(best[1])
+    fitted = fit(x_tr, y_tr, x_va, y_va, config, device, progress)
+    model, mean, std, history, best = (fitted.model, fitted.mean, fitted.std, fitted.history,
+                                       fitted.best_macro_f1)  # fmt: skip
     prob = predict_proba(model, x_test, mean, std, device)
     metrics: dict[str, Any] = {"test": report(y_test, prob.argmax(1), classes)}
-    metrics["validation_best_macro_f1"] = best[0]
+    metrics["validation_best_macro_f1"] = best
     metrics["train_images"], metrics["validation_images"] = len(x_tr), len(x_va)
     metrics["skipped_unreadable"] = int((~ok).sum())
     test_rows = frame[~is_train]
@@ -204,6 +159,74 @@ def train(rows: Rows, out: Path, config: TrainConfig, progress: Progress | None 
     confusion_png(metrics["test"]["confusion"], classes, out / "confusion.png")
     curve_png(history, out / "curve.png")
     return RunResult(out, metrics, history)
+
+
+@dataclass
+class Fitted:
+    model: torch.nn.Module
+    mean: float  # input normalisation (of x / 255)
+    std: float
+    history: list[dict[str, Any]]
+    best_macro_f1: float
+
+
+def fit(x_tr: np.ndarray, y_tr: np.ndarray, x_va: np.ndarray, y_va: np.ndarray,
+        config: TrainConfig, device: torch.device,
+        progress: Progress | None = None) -> Fitted:  # fmt: skip
+    """Train the reference CNN on (x_tr, y_tr), keeping the epoch with the best validation
+    macro-F1 on (x_va, y_va); seeded by ``config.seed`` (deterministic on CPU)."""
+    torch.manual_seed(config.seed)
+    classes = list(CLASSES)
+    mean, std = float(x_tr.mean() / 255.0), float(x_tr.std() / 255.0) or 1.0
+    counts = np.bincount(y_tr, minlength=len(classes)).astype(float)
+    weights = torch.tensor(
+        counts.sum() / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32
+    )
+
+    model = build_model(len(classes), config.width).to(device)
+    steps = max(1, math.ceil(len(x_tr) / config.batch_size))
+    epochs = min(15, config.epochs) if config.quick else config.epochs
+    epochs = max(1, min(epochs, config.max_steps // steps))
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, epochs=epochs,
+                                                steps_per_epoch=steps)  # fmt: skip
+    gen = torch.Generator().manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    x_tr_t = torch.from_numpy(x_tr).float().unsqueeze(1)
+    y_tr_t = torch.from_numpy(y_tr)
+    history: list[dict[str, float]] = []
+    best: tuple[float, dict[str, Any] | None] = (-1.0, None)
+    stale = 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        t0, total = time.perf_counter(), 0.0
+        order = rng.permutation(len(x_tr))
+        for s in range(steps):
+            idx = torch.from_numpy(order[s * config.batch_size : (s + 1) * config.batch_size])
+            xb = _augment((x_tr_t[idx] / 255.0 - mean) / std, gen).to(device)
+            loss = F.cross_entropy(model(xb), y_tr_t[idx].to(device), weight=weights.to(device))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        pred = predict_proba(model, x_va, mean, std, device).argmax(1)
+        val = report(y_va.tolist(), pred.tolist(), classes)
+        entry = {"epoch": epoch, "loss": total / len(x_tr), "val_accuracy": val["accuracy"],
+                 "val_macro_f1": val["macro_f1"], "seconds": time.perf_counter() - t0}  # fmt: skip
+        history.append(entry)
+        if progress is not None:
+            progress(entry)
+        if val["macro_f1"] > best[0]:
+            best = (val["macro_f1"], {k: v.clone() for k, v in model.state_dict().items()})
+            stale = 0
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    if best[1] is not None:
+        model.load_state_dict(best[1])
+    return Fitted(model, mean, std, history, best[0])
 
 
 def _read(root: Path, rel: object) -> bytes | None:

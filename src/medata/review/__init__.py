@@ -1,0 +1,1 @@
+"""``medata review``: the images a person should look at (quality problems, likely label errors)."""
