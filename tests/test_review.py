@@ -39,8 +39,10 @@ def _texture(rng: np.random.Generator, size: int = 64) -> np.ndarray:
 PLANTS = {
     "dark": lambda a: a * 0.3,
     "light": lambda a: 255 - (255 - a) * 0.3,
-    "blurry": lambda a: np.asarray(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
-                                   .filter(ImageFilter.GaussianBlur(2.5)), float),  # fmt: skip
+    "blurry": lambda a: np.asarray(
+        Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2.5)),
+        float,
+    ),  # fmt: skip
     "low_information": lambda a: a.mean() + (a - a.mean()) * 0.12,
 }
 
@@ -135,9 +137,7 @@ def test_review_writes_a_ranked_review_parquet_and_sheets_and_changes_nothing_el
     assert pd.read_parquet(out / "review.parquet").equals(table)  # the same inputs, same table
 
 
-def test_review_exclude_takes_the_files_out_and_records_the_kind_in_the_manifest(
-    planted, tmp_path
-):
+def test_review_exclude_takes_the_files_out_and_records_the_kind_in_the_manifest(planted, tmp_path):
     import shutil
 
     src, truth = planted
