@@ -286,6 +286,10 @@ def render_review(console: Console, summary: dict[str, Any], table: Any, example
         worst = "\n".join(f"{r.path} ({float(r.score):.2f}: {r.detail})" for r in rows.itertuples())
         out.add_row(kind, str(n), worst or "-")
     console.print(out)
+    if summary["measured"] < summary["kept"]:
+        console.print(f"[yellow]{summary['kept'] - summary['measured']} kept images have no "
+                      "image properties (a manifest of an older medata): merge again to check "
+                      "their quality.[/]")  # fmt: skip
     console.print(f"{summary['files_with_findings']} files to look at; table: "
                   f"{summary['review_file']}")  # fmt: skip
     if "sheets" in summary:

@@ -47,6 +47,8 @@ def review(target: Path, options: ReviewOptions | None = None,
     summary: dict[str, Any] = {
         "dataset": str(t.root),
         "kept": int((t.manifest["status"] == "kept").sum()),
+        # kept rows with image properties (a manifest of an older medata has none: merge again)
+        "measured": int(t.manifest.loc[t.manifest["status"] == "kept", "brightness"].notna().sum()),
         "findings": {k: int((table["kind"] == k).sum()) for k in KIND_NAMES},
         "files_with_findings": int(table["path"].nunique()),
         "labels_checked": options.labels is not None,
