@@ -70,19 +70,6 @@ def maybe_client(address: str | None, workers: int | None = None) -> Iterator[An
         yield client
 
 
-@contextlib.contextmanager
-def pair_pool(client: Any, workers: int | None = None) -> Iterator[Executor | None]:
-    """An executor for ``verify_many``: the cluster's (results in order, each call a task) with
-    a client, else a started local process pool (None on one core)."""
-    if client is not None:
-        yield ClusterMap(client)
-        return
-    from medata.dedupe.verify import verification_pool
-
-    with verification_pool(workers) as pool:
-        yield pool
-
-
 class ClusterMap(Executor):
     """``map`` on a Dask cluster, in order, with a bounded number of tasks in flight: each task
     carries its own arrays, so submitting them all at once would put every one in the graph."""

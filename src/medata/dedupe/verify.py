@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -208,6 +209,20 @@ def verification_pool(workers: int | None = None) -> Iterator[Executor | None]:
         return
     with ProcessPoolExecutor(max_workers=count, mp_context=pool_context()) as pool:
         list(pool.map(int, range(count)))  # every worker started now, from this thread
+        yield pool
+
+
+@contextmanager
+def pair_pool(client: Any, workers: int | None = None) -> Iterator[Executor | None]:
+    """An executor for ``verify_many``: the Dask cluster's (``medata.cluster.ClusterMap``:
+    results in order, a bounded number of tasks in flight) with a client, else a started local
+    process pool (None on one core)."""
+    if client is not None:
+        from medata.cluster import ClusterMap
+
+        yield ClusterMap(client)
+        return
+    with verification_pool(workers) as pool:
         yield pool
 
 

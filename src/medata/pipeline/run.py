@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from medata.cluster import maybe_client, pair_pool
+from medata.cluster import maybe_client
 from medata.dedupe.apply import apply_resolution, mark
 from medata.dedupe.groups import Groups, find_groups
 from medata.dedupe.resolve import dedupe_meta, resolve
@@ -110,6 +110,7 @@ def _copy_while_grouping(
     the other. With a Dask ``client``, verification runs on its cluster."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from medata.dedupe.verify import pair_pool
     from medata.progress import Held
 
     assert options.dedupe is not None
