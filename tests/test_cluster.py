@@ -190,3 +190,28 @@ def test_a_worker_killed_mid_merge_still_gives_the_identical_dataset(real_zip, t
     (a_ann, a), (b_ann, b) = _dataset(tmp_path / "pool"), _dataset(tmp_path / "dask")
     assert a_ann == b_ann and a.equals(b)
     assert len(a) == 9460
+
+
+class _Interrupt:
+    """A progress that presses Ctrl-C when the first probe results are in."""
+
+    def stage(self, name: str, total: int) -> None:
+        self.name = name
+
+    def advance(self, n: int = 1) -> None:
+        if getattr(self, "name", "") == "probe":
+            raise KeyboardInterrupt
+
+
+def test_a_merge_on_dask_cancelled_mid_probe_leaves_no_output(demo_sources, threads_cluster,
+                                                              tmp_path):  # fmt: skip
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        merge([InputSpec(p) for p in demo_sources.paths], out,
+              MergeOptions(workers=2, scheduler=threads_cluster.scheduler_address),
+              progress=_Interrupt())  # fmt: skip
+    assert not out.exists()
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert all(name.endswith(".medata-cache.sqlite") for name in leftovers), leftovers
+    with distributed.Client(threads_cluster.scheduler_address) as client:
+        assert not client.processing() or all(not v for v in client.processing().values())
