@@ -154,8 +154,8 @@ class ProbeResult:
     entropy: float | None = None
     colour_spread: float | None = None
     aspect: float | None = None
-    grey_p05: float | None = None
-    grey_p95: float | None = None
+    grey_p01: float | None = None
+    grey_p99: float | None = None
 
 
 def _decode(key: str, data: bytes) -> tuple[dict[str, Any], np.ndarray | None]:

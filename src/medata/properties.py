@@ -12,8 +12,9 @@ manifests:
 - ``colour_spread``: for a colour image, the mean over pixels of (largest - smallest channel);
   near 0 means a grey picture stored as colour. None for grey images;
 - ``aspect``: width / height of the full image;
-- ``grey_p05`` / ``grey_p95``: the 5th and 95th percentile grey levels (a dark picture has no
-  bright part, a washed-out one no dark part, whatever its mean).
+- ``grey_p01`` / ``grey_p99``: the 1st and 99th percentile grey levels. An underexposed picture
+  has no bright part at all (eye whites, teeth, highlights), a washed-out one no dark part:
+  unlike the mean, these do not call a well-exposed dark-skinned face dark.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 PROPERTY_COLUMNS = ("brightness", "contrast", "sharpness", "entropy", "colour_spread", "aspect",
-                    "grey_p05", "grey_p95")  # fmt: skip
+                    "grey_p01", "grey_p99")  # fmt: skip
 COLOUR_SIDE = 16
 _GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "F"})
 
@@ -57,8 +58,8 @@ def grey_properties(thumbs: np.ndarray) -> dict[str, np.ndarray]:
         return np.argmax(cdf > round(q * last), axis=1).astype(np.float64)
 
     return {
-        "grey_p05": percentile(0.05),
-        "grey_p95": percentile(0.95),
+        "grey_p01": percentile(0.01),
+        "grey_p99": percentile(0.99),
         "brightness": np.round(g.mean(axis=(1, 2)).astype(np.float64), 3),
         "contrast": np.round(g.std(axis=(1, 2)).astype(np.float64), 3),
         "sharpness": np.round(lap.var(axis=(1, 2)).astype(np.float64), 3),

@@ -107,8 +107,8 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
         "picture stored as colour. Null for grey images.",
     ),
     Column("aspect", "float64", True, "Width / height."),
-    Column("grey_p05", "float64", True, "5th percentile grey level (a washed-out image: high)."),
-    Column("grey_p95", "float64", True, "95th percentile grey level (a dark image: low)."),
+    Column("grey_p01", "float64", True, "1st percentile grey level (a washed-out image: high)."),
+    Column("grey_p99", "float64", True, "99th percentile grey level (an underexposed image: low)."),
     Column(
         "mtime_ns",
         "int64",

@@ -1,6 +1,7 @@
 """Likely label errors: out-of-sample class probabilities from k-fold training of the reference
 CNN, filtered by confident learning (``cleanlab.filter.find_label_issues``, in ``medata[train]``)
-and ranked by self-confidence.
+and by the given label's probability against the best other class's (``MAX_RATIO``), ranked by
+self-confidence.
 
 Every kept image (train and test) gets its probabilities from the one model that did not see it:
 the images are cut into ``folds`` stratified, seeded folds; each model trains on the other folds
@@ -24,12 +25,15 @@ from medata.records import CLASSES
 from medata.review.options import REVIEW_COLUMNS, LabelOptions
 
 # Calibrated on the real archive with 5% planted flips (bench/bench_review.py --labels): with
-# 5-fold probabilities (accuracy 0.67), prune_by_class keeping the most confident half of the
-# estimated noise found 72% of the flips with 2.6 findings per flip; all of it (frac 1.0) 88%
-# with 5.2; prune_by_noise_rate 59% / 2.6. Half of a class's estimated errors are real noise of
-# the archive or the model's own confusions (fear vs surprised), not worth a person's time.
+# 5-fold probabilities (fold accuracy 0.67), cleanlab's prune_by_class alone found 88% of the
+# flips with 5.2 findings per flip; keeping those whose given label gets under a quarter of the
+# probability of the best other class, 75% with 2.6 (--quick: 45% with 2.0). Relative, so an
+# under-confident quick model keeps its clear suspects (an absolute p(given) < 0.1 lost half of
+# the flips of an easy set); half of cleanlab's estimated noise (frac_noise 0.5) capped recall
+# near one half when the model is good. What is dropped is mostly the archive's own noise and
+# the model's confusions (fear vs surprised), not worth a person's time first.
 FILTER_BY = "prune_by_class"
-FRAC_NOISE = 0.5
+MAX_RATIO = 0.25  # p(given label) / p(best other class) of a suspect
 
 
 def _require() -> None:
@@ -95,12 +99,14 @@ def label_table(t: Target, options: LabelOptions, progress: Progress) -> pd.Data
     if np.bincount(y, minlength=len(CLASSES)).min() < options.folds:
         raise UsageError(f"--labels needs at least {options.folds} kept images of every class")
     probs = out_of_sample(images, y, options.folds, options.quick, options.seed, progress)
-    issues = find_label_issues(y, probs, filter_by=FILTER_BY, frac_noise=FRAC_NOISE,
+    issues = find_label_issues(y, probs, filter_by=FILTER_BY,
                                return_indices_ranked_by="self_confidence")  # fmt: skip
     given = probs[np.arange(len(y)), y]
     others = probs.copy()
     others[np.arange(len(y)), y] = -1.0
     suggested = others.argmax(1)
+    best = probs[np.arange(len(y)), suggested]
+    issues = issues[given[issues] < MAX_RATIO * best[issues]]
     rows = kept.iloc[issues]
     return pd.DataFrame({
         "path": rows["path"].to_numpy(), "kind": "label_issue",

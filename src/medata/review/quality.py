@@ -8,12 +8,15 @@ flag the first that differs by a hair). A source with fewer than ``MIN_POPULATIO
 images is scored against the whole dataset. Thresholds were calibrated on the real kmirfan
 archive (bench/bench_review.py): each flags about 1% of its untouched images or fewer.
 
-- ``dark``: the 95th percentile grey level's z below -``Z_BRIGHTNESS`` (even the bright parts
-  are dark); ``light``: the 5th percentile's z above +``Z_BRIGHTNESS`` (even the dark parts are
-  light): a dim but contrasty photo is neither;
+- ``dark``: the 99th percentile grey level under ``DARK_RATIO`` of its source's median 99th
+  percentile (even the brightest parts, eye whites, teeth, highlights, are dark: underexposed);
+  ``light``: the 1st percentile's headroom below white under ``LIGHT_RATIO`` of the usual. A
+  well-exposed dark-skinned face keeps its highlights and is not dark: z-score rules on the mean,
+  the 95th or the 99th percentile flagged mostly such faces (we looked at the sheets);
 - ``blurry``: log(sharpness / contrast^2) z below -``Z_BLUR``: the Laplacian relative to the image's
   own contrast, so a dark or flat image is not called blurry for being dark or flat;
-- ``low_information``: entropy z below -``Z`` (not reported when dark or light explains it);
+- ``low_information``: entropy z below -``Z_ENTROPY`` (not reported when dark or light explains
+  it);
 - ``grey_as_colour``: a colour image whose channels differ by under ``GREY_SPREAD`` on average;
 - ``odd_size``: log(width x height) z beyond +-``Z``; ``odd_aspect``: log(aspect) z beyond +-``Z``.
 
@@ -30,13 +33,15 @@ import pandas as pd
 
 from medata.problems import Code
 
-Z = 3.0  # entropy, size, aspect
-Z_BRIGHTNESS = 2.5  # brightness spreads widely in real photos: a darkened copy sits at z ~ -3
+Z = 3.0  # size, aspect
+# A face cropped tight has a narrow grey histogram whatever its exposure (pale babies, dark
+# skin): z -3 flagged such faces too (we looked); a flattened copy sits near z -10.
+Z_ENTROPY = 4.5
 Z_BLUR = 2.5
 MIN_POPULATION = 50
 GREY_SPREAD = 2.0  # JPEG chroma noise of a grey picture stays under ~1 grey level
-Z_MEAN = 2.0  # dark and light also need the mean grey level this far out: a flat picture near
-# the usual mean has low bright and high dark percentiles too, and is low_information instead
+DARK_RATIO = 0.4  # a picture darkened to 0.3 of its levels: 0.3; the dimmest real ones ~0.42
+LIGHT_RATIO = 0.4
 _FLOORS = {"brightness": 8.0, "low": 8.0, "high": 8.0, "blur": 0.15, "entropy": 0.1,
            "area": 0.1, "aspect": 0.05}  # fmt: skip
 QUALITY_KINDS = (Code.DARK, Code.LIGHT, Code.BLURRY, Code.LOW_INFORMATION, Code.GREY_AS_COLOUR,
@@ -54,19 +59,21 @@ class Finding:
 def _measures(m: pd.DataFrame) -> pd.DataFrame:
     """The transformed properties that are scored (NaN where not measured)."""
     f = m[["brightness", "contrast", "sharpness", "entropy", "width", "height", "aspect",
-           "grey_p05", "grey_p95"]].astype("float64")  # fmt: skip
+           "grey_p01", "grey_p99"]].astype("float64")  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
         blur = np.log((f["sharpness"] + 1.0) / (f["contrast"] ** 2 + 1.0))
         return pd.DataFrame({
-            "brightness": f["brightness"], "low": f["grey_p05"], "high": f["grey_p95"],
+            "brightness": f["brightness"], "low": f["grey_p01"], "high": f["grey_p99"],
             "blur": blur, "entropy": f["entropy"],
             "area": np.log(f["width"] * f["height"]), "aspect": np.log(f["aspect"]),
         }, index=m.index)  # fmt: skip
 
 
-def _zscores(values: pd.DataFrame, population: pd.Series) -> pd.DataFrame:
-    """Robust z-scores of every column, each row against its population (its source)."""
+def _zscores(values: pd.DataFrame, population: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Robust z-scores of every column, each row against its population (its source), and
+    that population's medians, row by row."""
     out = pd.DataFrame(np.nan, index=values.index, columns=values.columns)
+    medians = out.copy()
     measured = values["brightness"].notna()
     counts = population[measured].value_counts()
     small = set(counts[counts < MIN_POPULATION].index)
@@ -77,7 +84,8 @@ def _zscores(values: pd.DataFrame, population: pd.Series) -> pd.DataFrame:
         mad = (block - med).abs().median() * 1.4826
         for col in values.columns:
             out.loc[idx, col] = (block[col] - med[col]) / max(float(mad[col]), _FLOORS[col])
-    return out
+            medians.loc[idx, col] = med[col]
+    return out, medians
 
 
 def quality_findings(manifest: pd.DataFrame) -> list[Finding]:
@@ -85,17 +93,21 @@ def quality_findings(manifest: pd.DataFrame) -> list[Finding]:
     kept = manifest[manifest["status"] == "kept"]
     if kept.empty:
         return []
-    z = _zscores(_measures(kept), kept["source"].astype(str))
-    zb, zl, ze = z["brightness"], z["blur"], z["entropy"]
-    # dark: even the brightest 5% of the picture is dark; light: even its darkest 5% is light
-    dark = (z["high"] < -Z_BRIGHTNESS) & (zb < -Z_MEAN)
-    light = (z["low"] > Z_BRIGHTNESS) & (zb > Z_MEAN)
+    values = _measures(kept)
+    z, med = _zscores(values, kept["source"].astype(str))
+    zl, ze = z["blur"], z["entropy"]
+    # dark: even the brightest 1% of the picture uses under DARK_RATIO of the level its source's
+    # pictures usually reach; light: even its darkest 1% leaves under LIGHT_RATIO of the usual
+    # headroom below white.
+    top = values["high"] / med["high"].clip(lower=1.0)
+    headroom = (255.0 - values["low"]) / (255.0 - med["low"]).clip(lower=1.0)
+    dark, light = top < DARK_RATIO, headroom < LIGHT_RATIO
     spread = kept["colour_spread"].astype("float64")
     flags = [
-        (Code.DARK, dark, -z["high"]),
-        (Code.LIGHT, light, z["low"]),
+        (Code.DARK, dark, 1.0 - top),
+        (Code.LIGHT, light, 1.0 - headroom),
         (Code.BLURRY, zl < -Z_BLUR, -zl),
-        (Code.LOW_INFORMATION, (ze < -Z) & ~dark & ~light, -ze),
+        (Code.LOW_INFORMATION, (ze < -Z_ENTROPY) & ~dark & ~light, -ze),
         (Code.GREY_AS_COLOUR, spread < GREY_SPREAD, GREY_SPREAD - spread),
         (Code.ODD_SIZE, z["area"].abs() > Z, z["area"].abs()),
         (Code.ODD_ASPECT, z["aspect"].abs() > Z, z["aspect"].abs()),
@@ -111,11 +123,11 @@ def quality_findings(manifest: pd.DataFrame) -> list[Finding]:
 def _detail(kind: Code, row: pd.Series, z: pd.Series) -> str:
     size = f"{int(row['width'])}x{int(row['height'])}"
     if kind is Code.DARK:
-        return (f"95% of the pixels under grey level {float(row['grey_p95']):.0f}, mean "
-                f"{float(row['brightness']):.0f} (z {z['high']:+.1f})")  # fmt: skip
+        return (f"99% of the pixels under grey level {float(row['grey_p99']):.0f}, mean "
+                f"{float(row['brightness']):.0f}")  # fmt: skip
     if kind is Code.LIGHT:
-        return (f"95% of the pixels over grey level {float(row['grey_p05']):.0f}, mean "
-                f"{float(row['brightness']):.0f} (z {z['low']:+.1f})")  # fmt: skip
+        return (f"99% of the pixels over grey level {float(row['grey_p01']):.0f}, mean "
+                f"{float(row['brightness']):.0f}")  # fmt: skip
     if kind is Code.BLURRY:
         return (f"sharpness {float(row['sharpness']):.0f} at contrast "
                 f"{float(row['contrast']):.0f} (z {z['blur']:+.1f})")  # fmt: skip
