@@ -375,7 +375,7 @@ def test_copying_while_grouping_gives_what_one_step_after_the_other_gives(
     specs = [InputSpec(demo_sources.kmirfan), InputSpec(demo_sources.kori)]
     together = merge(specs, tmp_path / "a", MergeOptions(workers=2)).manifest
 
-    def in_turn(frame, copied, staging, options, progress):
+    def in_turn(frame, copied, staging, options, progress, client=None):
         frame = medata.pipeline.write.copy_kept(frame, copied, staging, options.link,
                                                 progress.advance)  # fmt: skip
         groups = medata.pipeline.run.find_groups(frame, options.dedupe.threshold, workers=1)
