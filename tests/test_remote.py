@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,35 +24,41 @@ from medata.manifest import read_manifest
 SECRET = "s3cr3t-that-must-never-be-printed"
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# The environment a user would have set before running medata. Set when pytest imports this
+# module (collection, before any test runs): a process pool's fork server, started by an earlier
+# test, gives its workers the environment it was started with, as a user's shell would.
+PORT = _free_port()
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": SECRET,
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
+}
+os.environ.update(ENV)
+
+
 @pytest.fixture(scope="module")
 def s3(real_zip: Path) -> Iterator[str]:
     """An S3 endpoint on localhost with the real archive as s3://data/micro-expressions.zip;
-    the environment points every client (this process, pool workers, Dask workers) at it."""
+    the environment (``ENV``) points every client (this process, pool workers, Dask workers)
+    at it."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=PORT, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     try:
         client = boto3.client("s3")
         client.create_bucket(Bucket="data")
         client.upload_file(str(real_zip), "data", "micro-expressions.zip")
         client.put_object(Bucket="data", Key="notes.txt", Body=b"not an archive")
-        yield env["AWS_ENDPOINT_URL"]
+        yield ENV["AWS_ENDPOINT_URL"]
     finally:
         server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _dataset(out: Path) -> tuple[str, object]:
