@@ -48,15 +48,12 @@ def plan(
 ) -> Plan:
     """The dataset as ``policy`` would leave it (a dry run). ``scheduler``: verify the near
     candidates on that Dask cluster (see ``medata.cluster``) instead of the process pool."""
-    from medata.cluster import ClusterMap, client_for
+    from medata.cluster import ClusterMap, maybe_client
 
     m = target.manifest
-    if scheduler is None:
-        groups = find_groups(m, policy.threshold, progress=progress)
-    else:
-        with client_for(scheduler) as client:
-            groups = find_groups(m, policy.threshold, progress=progress,
-                                 pool=ClusterMap(client))  # fmt: skip
+    with maybe_client(scheduler) as client:
+        pool = ClusterMap(client) if client is not None else None
+        groups = find_groups(m, policy.threshold, progress=progress, pool=pool)
     marked = mark(m, groups)
     decisions, moves = resolve(marked, groups, policy)
     after = apply_resolution(marked, decisions, moves)

@@ -39,10 +39,7 @@ class ReviewOptions:
     sources: Sequence[Path] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        unknown = [k for k in self.exclude if k not in KIND_NAMES]
-        if unknown:
-            raise UsageError(f"--exclude: unknown kind {unknown[0]!r} (one of "
-                             f"{', '.join(KIND_NAMES)})")  # fmt: skip
+        check_kinds(self.exclude, "--exclude")
         if self.per_sheet < 1:
             raise UsageError(f"--per-sheet must be 1 or more, got {self.per_sheet}")
 
@@ -50,7 +47,12 @@ class ReviewOptions:
 def parse_kinds(text: str, option: str) -> tuple[str, ...]:
     """``blurry,label_issue`` -> the kinds, refusing unknown ones in one line."""
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    check_kinds(kinds, option)
+    return kinds
+
+
+def check_kinds(kinds: Sequence[str], option: str) -> None:
+    """A one-line usage error naming the first kind that is not a review kind."""
     unknown = [k for k in kinds if k not in KIND_NAMES]
     if unknown:
         raise UsageError(f"{option}: unknown kind {unknown[0]!r} (one of {', '.join(KIND_NAMES)})")
-    return kinds

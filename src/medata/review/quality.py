@@ -44,8 +44,6 @@ DARK_RATIO = 0.4  # a picture darkened to 0.3 of its levels: 0.3; the dimmest re
 LIGHT_RATIO = 0.4
 _FLOORS = {"brightness": 8.0, "low": 8.0, "high": 8.0, "blur": 0.15, "entropy": 0.1,
            "area": 0.1, "aspect": 0.05}  # fmt: skip
-QUALITY_KINDS = (Code.DARK, Code.LIGHT, Code.BLURRY, Code.LOW_INFORMATION, Code.GREY_AS_COLOUR,
-                 Code.ODD_SIZE, Code.ODD_ASPECT)  # fmt: skip
 
 
 @dataclass(frozen=True)
