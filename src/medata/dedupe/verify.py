@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -75,12 +76,29 @@ class Verdict:
 
 
 def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of each image in a stack (edges repeated)."""
+    """Gaussian blur of each image in a stack of SIZE x SIZE images (edges repeated, truncated
+    at 3 sigma: ``scipy.ndimage.gaussian_filter``'s, up to float rounding), as two matrix
+    products over the whole stack."""
     if sigma <= 0:
         return x
-    from scipy.ndimage import gaussian_filter
+    g = blur_matrix(x.shape[-1], sigma)
+    return np.matmul(g, x @ g.T)
 
-    return gaussian_filter(x, sigma=(0, sigma, sigma), mode="nearest", truncate=3.0)
+
+@lru_cache(maxsize=8)
+def blur_matrix(size: int, sigma: float, truncate: float = 3.0) -> np.ndarray:
+    """(size, size): a 1-D Gaussian blur with edges repeated, as a matrix (row i: the weights of
+    the taps i - r .. i + r, those past an edge on the edge pixel)."""
+    radius = int(truncate * sigma + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    taps = np.exp(-0.5 * (offsets / sigma) ** 2)
+    taps /= taps.sum()
+    m = np.zeros((size, size))
+    for i in range(size):
+        np.add.at(m[i], np.clip(i + offsets, 0, size - 1), taps)
+    out = m.astype(np.float32)
+    out.setflags(write=False)
+    return out
 
 
 _W = SIZE + 1  # padded width
@@ -316,7 +334,8 @@ def _registered(fa: np.ndarray, fb: np.ndarray, hint: np.ndarray | None,
                 guess: np.ndarray | None = None) -> tuple[np.ndarray, ...]:  # fmt: skip
     m = len(fa)
     flipped = np.ascontiguousarray(fb[:, :, ::-1])
-    coarse_a, coarse_b, coarse_f = (_blur(x, 1.5) for x in (fa, fb, flipped))
+    coarse_a, coarse_b = _blur(fa, 1.5), _blur(fb, 1.5)
+    coarse_f = np.ascontiguousarray(coarse_b[:, :, ::-1])  # the blur is symmetric
     params, errors, flips_of = [], [], []
     for flip, scale in _STARTS:
         if hint is not None and (flip or scale != 1.0):

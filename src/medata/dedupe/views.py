@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from medata.dedupe.verify import _blur
+from medata.dedupe.verify import blur_matrix
 from medata.probe import THUMB
 
 GRID = 12  # key and views: GRID x GRID samples
@@ -97,18 +97,51 @@ _ALL = _sampler(VIEWS)
 _KEY = _sampler(VIEWS[:1])
 
 
+_BLUR = blur_matrix(THUMB, BLUR)
+
+
+def _blurred(thumbs: np.ndarray) -> np.ndarray:
+    """(THUMB * THUMB, n) float32: each thumbnail blurred by ``BLUR`` (what ``verify._blur``
+    gives, up to float rounding), one column per image: the layout the samplers multiply.
+    Two passes of matrix products over all images at once, no transposed copy of floats."""
+    n = len(thumbs)
+    x = np.ascontiguousarray(thumbs.transpose(1, 2, 0), dtype=np.float32)  # (y, x, n)
+    x = (_BLUR @ x.reshape(THUMB, THUMB * n)).reshape(THUMB, THUMB, n)  # blurred along y
+    return np.matmul(_BLUR[None], x).reshape(THUMB * THUMB, n)  # and along x, per row
+
+
 def describe(thumbs: np.ndarray, key_only: bool = False) -> np.ndarray:
     """(n, 48, 48) uint8 thumbnails -> (n, V, GRID*GRID) unit vectors of zero mean, one per view
     of ``VIEWS`` (view 0 is the key; ``key_only``: just that one)."""
-    blurred = _blur(thumbs.astype(np.float32), BLUR)
     sampler = _KEY if key_only else _ALL
-    out = np.asarray(sampler @ blurred.reshape(len(thumbs), -1).T).T
+    out = np.asarray(sampler @ _blurred(thumbs)).T
     out = out.reshape(len(thumbs), -1, GRID * GRID)
     out -= out.mean(axis=2, keepdims=True)
     norm = np.linalg.norm(out, axis=2, keepdims=True)
     # A window without texture (spread under ~0.1 grey level) has no direction: zero, so that
     # it matches nothing instead of its rounding noise matching anything.
     return np.where(norm > _FLAT, out / np.maximum(norm, _FLAT), 0.0).astype(np.float32)
+
+
+def project(thumbs: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Every view of ``describe`` projected on ``basis`` (GRID*GRID, d) and made unit: (n, V, d),
+    without building the (n, V, GRID*GRID) views: the views of ``describe`` are zero-mean, so
+    their projection is that of the sampled values less their mean's, and the flat test needs
+    only the spread, sum(x^2) - sum(x)^2 / k. Each thumbnail's own mean is taken out first
+    (sampling weights sum to one, so no view changes), which keeps that difference accurate in
+    float32. Sampled as (V, k, n) blocks and projected per view: no transposed copy of them."""
+    n, k = len(thumbs), GRID * GRID
+    blurred = _blurred(thumbs)
+    blurred -= blurred.mean(axis=0, keepdims=True)
+    x = (_ALL @ blurred).reshape(len(VIEWS), k, n)
+    s1 = x.sum(axis=1)  # (V, n)
+    spread = np.einsum("vkn,vkn->vn", x, x) - s1 * s1 / k
+    p = np.matmul(basis.T[None], x)  # (V, d, n)
+    p -= basis.sum(axis=0)[None, :, None] * (s1 / k)[:, None, :]
+    p = np.ascontiguousarray(p.transpose(2, 0, 1))  # (n, V, d)
+    norm = np.linalg.norm(p, axis=2)
+    ok = (spread.T > _FLAT * _FLAT) & (norm > 1e-6 * np.sqrt(np.maximum(spread.T, 0.0)))
+    return np.where(ok[:, :, None], p / np.maximum(norm, 1e-30)[:, :, None], 0.0).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -183,9 +216,9 @@ def search(
     probes = max(1, min(_PROBES, lists))
     found_i, found_j, found_c, found_v = [], [], [], []
     for start in range(0, n, _CHUNK):
-        q = describe(thumbs[start : start + _CHUNK]) @ basis  # (b, V, d)
+        q = project(thumbs[start : start + _CHUNK], basis)  # (b, V, d), unit
         b, nv, d = q.shape
-        q = _unit(q).reshape(b * nv, d)
+        q = q.reshape(b * nv, d)
         near = _nearest(q @ centres.T, probes)
         flat_list = near.ravel()
         flat_query = np.repeat(np.arange(b * nv), probes)
