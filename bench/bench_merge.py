@@ -2,6 +2,13 @@
 merge that keeps every copy (`--no-dedupe`), interleaved, best of N, with the time of each stage.
 
     python bench/bench_merge.py [--runs 3] [--zip ../shared/data/micro-expressions.zip]
+                                [--before d23100f]
+
+With ``--before REV`` (default: the last commit before issue 11's near-duplicate work), that
+revision is checked out in a temporary git worktree and its ``medata merge`` (default options)
+runs through the command line, interleaved with today's ``medata merge`` run the same way: the
+"merge at most 1.5x today's time" figure of issue 11, measured in the same run. ``--before ''``
+skips it (e.g. outside a git checkout).
 
 Each run is a fresh process with a fresh output folder and no probe cache. A stage lasts from its
 first progress report to the next stage's (so "probe" also holds what follows it until the next
@@ -13,12 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import tempfile
 from pathlib import Path
 
 from memsample import best_of
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
+BEFORE_ISSUE_11 = "d23100f"  # the last commit before verification, views and the copy thread
 
 
 def merge_case(zip_path: str, dedupe: bool) -> dict[str, object]:
@@ -51,14 +61,54 @@ def merge_case(zip_path: str, dedupe: bool) -> dict[str, object]:
     return {"seconds": total, "stages": json.dumps(stages.seconds), "leaks": leaks}
 
 
+def cli_case(src: str, zip_path: str) -> dict[str, object]:
+    """``medata merge ZIP`` (default options, no probe cache) with the package at ``src``."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    env = {**os.environ, "PYTHONPATH": src}
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "medata", "merge", zip_path, "--out", f"{tmp}/out",
+               "--no-resume", "--quiet"]  # fmt: skip
+        start = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        return {"seconds": time.perf_counter() - start}
+
+
+def _worktree(rev: str, into: Path) -> Path | None:
+    """``rev`` checked out at ``into`` (a detached git worktree), or None when it cannot be."""
+    import subprocess
+
+    repo = HERE.parent
+    done = subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(into), rev],
+                          capture_output=True, text=True)  # fmt: skip
+    return into / "src" if done.returncode == 0 else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
+    ap.add_argument("--before", default=BEFORE_ISSUE_11)
     args = ap.parse_args()
     z = str(args.zip)
-    found = best_of(args.runs, "bench_merge",
-                    {str(d): f"merge_case({z!r}, {d})" for d in (False, True)})  # fmt: skip
+    calls = {str(d): f"merge_case({z!r}, {d})" for d in (False, True)}
+    with tempfile.TemporaryDirectory() as tmp:
+        before = _worktree(args.before, Path(tmp) / "before") if args.before else None
+        if before is not None:
+            calls["before"] = f"cli_case({str(before)!r}, {z!r})"
+            calls["now"] = f"cli_case({str(HERE.parent / 'src')!r}, {z!r})"
+        elif args.before:
+            print(f"(no worktree of {args.before}: the before-issue-11 row is left out)")
+        try:
+            found = best_of(args.runs, "bench_merge", calls)
+        finally:
+            if before is not None:
+                subprocess.run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force",
+                                str(before.parent)], capture_output=True)  # fmt: skip
     best = {d: found[str(d)] for d in (False, True)}
     print(f"merge of {args.zip.name}, best of {args.runs} (interleaved)")
     print("| merge | seconds | peak MB | leaks removed | stages (s) |")
@@ -69,6 +119,12 @@ def main() -> None:
         print(f"| {label} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {r['leaks']} | {stages} |")
     ratio = float(best[True]["seconds"]) / float(best[False]["seconds"])  # type: ignore[arg-type]
     print(f"\ndefault / plain: {ratio:.2f}x")
+    if "before" in found:
+        b, n = found["before"], found["now"]
+        print("\n| medata merge (CLI, default options) | seconds | peak MB |\n|---|---|---|")
+        print(f"| before issue 11 ({args.before}) | {b['seconds']:.1f} | {b['peak_mb']:.0f} |")
+        print(f"| now | {n['seconds']:.1f} | {n['peak_mb']:.0f} |")
+        print(f"\nnow / before issue 11: {n['seconds'] / b['seconds']:.2f}x (target <= 1.5x)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from medata import InputSpec, MergeOptions, merge
@@ -260,3 +262,62 @@ def test_the_view_search_of_images_that_only_match_themselves_finds_nothing():
     # exact search joins identical pictures)
     assert len(search(flat).pairs) == 0
     assert len(search(flat[:1]).pairs) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 11), st.integers(0, 11), st.integers(0, 5), st.integers(0, 3)),
+        max_size=80,
+    ),
+    st.integers(1, 3),
+    st.lists(st.integers(1, 30), min_size=1, max_size=6),
+)
+def test_cutting_the_view_matches_in_parts_keeps_exactly_what_one_cut_keeps(matches, top, parts):
+    from medata.dedupe.views import _Kept, _select
+
+    # Few images, few distinct scores and views: many ties, many pairs seen from both ends.
+    i, j, score, view = (np.array([m[k] for m in matches], dtype=np.int64) for k in range(4))
+    cos = (0.9 + score / 100).astype(np.float32)
+    whole = _select(i, j, cos, view, top)
+    kept = _Kept(top, compact_at=1)  # cut after every part
+    at = 0
+    for size in parts * 20:
+        if at >= len(i):
+            break
+        kept.add(i[at : at + size], j[at : at + size], cos[at : at + size], view[at : at + size])
+        at += size
+    if at < len(i):
+        kept.add(i[at:], j[at:], cos[at:], view[at:])
+    for got, want in zip(kept.result(), whole, strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_the_view_search_holds_only_each_images_best_matches_and_finds_the_same_pairs(
+    monkeypatch,
+):
+    from scipy.ndimage import gaussian_filter
+
+    from medata.dedupe import views
+
+    rng = np.random.default_rng(3)
+    # 25 re-framed crops of one picture, most of them two or three times, and 40 unrelated
+    # pictures: thousands of matches for a top-2 cut.
+    base = gaussian_filter(rng.normal(size=(1, 96, 96)), (0, 4, 4))[0]
+    copies = [base[o : o + 86, p : p + 86] for o in range(0, 10, 2) for p in range(0, 10, 2)]
+    others = gaussian_filter(rng.normal(size=(40, 86, 86)), (0, 4, 4))
+    stack = np.stack([*copies, *copies[::-1], *others, *copies[:10]])[:, ::2, ::2][:, :THUMB]
+    stack = ((stack - stack.min()) / np.ptp(stack) * 255).astype(np.uint8)
+    pad = THUMB - stack.shape[1]  # 43 -> 48 pixels
+    stack = np.ascontiguousarray(np.pad(stack, ((0, 0), (0, pad), (0, pad)), mode="edge"))
+    select, cut_at = views._select, []
+    monkeypatch.setattr(views, "_select", lambda *a: cut_at.append(len(a[0])) or select(*a))
+    once = views.search(stack)
+    (every,) = cut_at  # one cut at the end, of every match found
+    cut_at.clear()
+    monkeypatch.setattr(views, "_COMPACT", 50)  # cut whenever over 50 matches are held
+    cut = views.search(stack)
+    assert len(once.pairs) > 50 and len(cut_at) > 5 and max(cut_at) < every / 2
+    assert np.array_equal(once.pairs, cut.pairs)
+    assert np.array_equal(once.cosine, cut.cosine)
+    assert np.array_equal(once.start, cut.start)

@@ -37,6 +37,7 @@ TOP = 2  # at most this many view candidates per image (its best partners)
 _DIMS = 48  # principal components kept for the search
 _PROBES = 3  # lists each view looks in
 _CHUNK = 2048  # images per step of the search
+_COMPACT = 4_000_000  # matches held before they are cut down to each image's best
 _KMEANS_SAMPLE = 20_000
 _KMEANS_ROUNDS = 6
 _FLAT = 0.1 * GRID  # the norm of a window whose grid varies by ~0.1 grey level
@@ -214,7 +215,7 @@ def search(
     order = np.argsort(home, kind="stable")
     bounds = np.searchsorted(home[order], np.arange(lists + 1))
     probes = max(1, min(_PROBES, lists))
-    found_i, found_j, found_c, found_v = [], [], [], []
+    kept = _Kept(top)
     for start in range(0, n, _CHUNK):
         q = project(thumbs[start : start + _CHUNK], basis)  # (b, V, d), unit
         b, nv, d = q.shape
@@ -233,16 +234,10 @@ def search(
             qi, mj = np.nonzero(cos >= threshold)
             if len(qi) == 0:
                 continue
-            found_i.append(start + qs[qi] // nv)
-            found_v.append(qs[qi] % nv)
-            found_j.append(members[mj])
-            found_c.append(cos[qi, mj])
+            kept.add(start + qs[qi] // nv, members[mj], cos[qi, mj], qs[qi] % nv)
         if advance is not None:
             advance(b)
-    if not found_i:
-        return _NOTHING
-    return _best(np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_c),
-                 np.concatenate(found_v), top)  # fmt: skip
+    return _found(*kept.result())
 
 
 def _nearest(scores: np.ndarray, k: int) -> np.ndarray:
@@ -257,24 +252,63 @@ def _nearest(scores: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _best(i: np.ndarray, j: np.ndarray, cos: np.ndarray, view: np.ndarray, top: int) -> Found:
-    """One row per unordered pair (its best view), then each image's ``top`` best partners."""
+class _Kept:
+    """The matches found so far, cut down to what ``_select`` would keep whenever they pile up:
+    each image's ``top`` best pairs depend only on matches touching it, and a best-``top`` cut
+    of a part loses nothing the cut of the whole keeps (what falls out of a part has ``top``
+    better pairs at both ends there already), so memory stays bounded however many copies of a
+    photo there are, and the result is that of one cut at the end."""
+
+    def __init__(self, top: int, compact_at: int | None = None) -> None:
+        self.top, self.kept = top, 0
+        self.compact_at = _COMPACT if compact_at is None else compact_at
+        self.parts: list[tuple[np.ndarray, ...]] = []
+        self.buffered = 0
+
+    def add(self, i: np.ndarray, j: np.ndarray, cos: np.ndarray, view: np.ndarray) -> None:
+        self.parts.append((i, j, cos, view))
+        self.buffered += len(i)
+        if self.buffered > self.compact_at:
+            selected = self.result()
+            self.parts, self.kept = [selected], len(selected[0])
+            self.buffered = self.kept
+            self.compact_at = max(self.compact_at, 2 * self.kept)
+
+    def result(self) -> tuple[np.ndarray, ...]:
+        if not self.parts:
+            return tuple(np.empty(0, t) for t in (np.int64, np.int64, np.float32, np.int64))
+        i, j, cos, view = (np.concatenate(c) for c in zip(*self.parts, strict=True))
+        return _select(i, j, cos, view, self.top)
+
+
+def _select(
+    i: np.ndarray, j: np.ndarray, cos: np.ndarray, view: np.ndarray, top: int
+) -> tuple[np.ndarray, ...]:
+    """Matches (view of image i against the key of image j): the best one of each unordered
+    pair, and of those each image's ``top`` best pairs (a pair stays when either end keeps it).
+    Returned as (i, j, cos, view), best first."""
     keep = i != j
-    if not keep.any():
-        return _NOTHING
     i, j, cos, view = i[keep], j[keep], cos[keep], view[keep]
+    if len(i) == 0:
+        return i, j, cos, view
     a, b = np.minimum(i, j), np.maximum(i, j)
     # Best first; ties broken by the pair, the view and its side, so that the result never
     # depends on the order things were found in.
     order = np.lexsort((i, view, b, a, -cos))
-    i, a, b, cos, view = i[order], a[order], b[order], cos[order], view[order]
+    i, j, a, b, cos, view = i[order], j[order], a[order], b[order], cos[order], view[order]
     _, first = np.unique(a.astype(np.int64) * (int(b.max()) + 1) + b, return_index=True)
     first = np.sort(first)  # still best first
-    i, a, b, cos, view = i[first], a[first], b[first], cos[first], view[first]
-    # Each image keeps its `top` best pairs; a pair stays when either end keeps it.
+    i, j, a, b, cos, view = i[first], j[first], a[first], b[first], cos[first], view[first]
     ranks = _rank_within(np.stack([a, b], axis=1).ravel()).reshape(-1, 2)
     keep = (ranks < top).any(axis=1)
-    i, a, b, cos, view = i[keep], a[keep], b[keep], cos[keep], view[keep]
+    return i[keep], j[keep], cos[keep], view[keep]
+
+
+def _found(i: np.ndarray, j: np.ndarray, cos: np.ndarray, view: np.ndarray) -> Found:
+    """The selected matches as sorted pairs (first < second) with where to register them."""
+    if len(i) == 0:
+        return _NOTHING
+    a, b = np.minimum(i, j), np.maximum(i, j)
     order = np.lexsort((b, a))
     i, a, b, cos, view = i[order], a[order], b[order], cos[order], view[order]
     return Found(np.stack([a, b], axis=1).astype(np.int64), cos, view == MIRROR_VIEW,
