@@ -256,18 +256,38 @@ def verify_many(
     """``verify`` over a process pool in chunks of pairs (a pure function of its arrays);
     ``advance(k)`` after each chunk of k pairs. ``pool``: an already started pool to use (see
     ``verification_pool``)."""
+    pairs = np.arange(len(a))
+    return verify_indexed(a, b, pairs, pairs, mirrored, workers, advance, start, pool)
+
+
+def verify_indexed(
+    first: np.ndarray,
+    second: np.ndarray,
+    at_first: np.ndarray,
+    at_second: np.ndarray,
+    mirrored: np.ndarray | None = None,
+    workers: int | None = None,
+    advance: Callable[[int], None] | None = None,
+    start: np.ndarray | None = None,
+    pool: Executor | None = None,
+) -> Verdict:
+    """``verify(first[at_first[k]], second[at_second[k]])`` for every k, in fixed chunks of
+    pairs over a pool: each chunk's thumbnails are gathered only when it is handed out, and at
+    most a few chunks per worker wait, so memory does not grow with the number of pairs."""
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     from medata.probe import pool_context
 
-    n = len(a)
+    n = len(at_first)
     workers = workers if workers is not None else (os.cpu_count() or 1)
     # The same chunks however many workers: float results do not depend on the pool.
     chunks = [slice(k, k + _CHUNK) for k in range(0, n, _CHUNK)] or [slice(0, 0)]
-    hints = [None if mirrored is None else mirrored[c] for c in chunks]
-    starts = [None if start is None else start[c] for c in chunks]
-    args = list(zip([a[c] for c in chunks], [b[c] for c in chunks], hints, starts, strict=True))
+    jobs = (
+        (first[at_first[c]], second[at_second[c]], None if mirrored is None else mirrored[c],
+         None if start is None else start[c])
+        for c in chunks
+    )  # fmt: skip
     parts: list[Verdict] = []
 
     def done(v: Verdict) -> None:
@@ -276,17 +296,45 @@ def verify_many(
             advance(len(v.score))
 
     if pool is not None and len(chunks) >= 2:
-        for v in pool.map(verify, *zip(*args, strict=True)):
+        for v in _in_order(pool, jobs, 2 * workers):
             done(v)
     elif workers <= 1 or len(chunks) < 2:
-        for x, y, h, g in args:
-            done(verify(x, y, h, g))
+        for job in jobs:
+            done(_verify_job(job))
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
-            for v in pool.map(verify, *zip(*args, strict=True)):
+        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as own:
+            for v in _in_order(own, jobs, 2 * workers):
                 done(v)
     return Verdict(*(np.concatenate([getattr(v, f) for v in parts])
                      for f in ("score", "blocks", "mirror", "scale", "angle")))  # fmt: skip
+
+
+def _verify_job(job: tuple[Any, ...]) -> Verdict:
+    return verify(*job)
+
+
+def _in_order(pool: Executor, jobs: Iterator[tuple[Any, ...]], window: int) -> Iterator[Verdict]:
+    """``_verify_job`` of each job on ``pool``, results in order, at most ``window`` handed out
+    and waiting at once (an executor's own ``map`` takes every job first). A cluster's
+    ``ClusterMap`` bounds what it hands out itself."""
+    from collections import deque
+
+    from medata.cluster import ClusterMap
+
+    if isinstance(pool, ClusterMap):
+        yield from pool.map(_verify_job, jobs)
+        return
+    pending: deque[Any] = deque()
+    try:
+        for job in jobs:
+            pending.append(pool.submit(_verify_job, job))
+            if len(pending) >= max(2, window):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for fut in pending:
+            fut.cancel()
 
 
 def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None,
