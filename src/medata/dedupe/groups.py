@@ -23,11 +23,12 @@ from medata.records import Status
 # different expressions of one CK+ subject chain within 4). Verified, 8 keeps 18 copies of the
 # real archive that radius 6 loses (bench/bench_near.py, bench/bench_views.py).
 DEFAULT_THRESHOLD = 8
-# Each image's pHash candidates: its NEAREST nearest (a pair stays when either end keeps it). On
-# the real archive no image has more than 12 within radius 8, so nothing changes there; on
-# aligned or drawn faces, radius 8 holds hundreds per image (2.8 million pairs among 48,800
-# generated faces), nearly all other faces, and verifying them all took six minutes.
-NEAREST = 16
+# Each image's pHash candidates: its NEAREST nearest (a pair stays when either end keeps it).
+# On aligned or drawn faces radius 8 holds hundreds per image (2.8 million pairs among 48,800
+# generated faces, nearly all of them other faces: verifying them took six minutes and 8.5 GB).
+# On the real archive (at most 12 per image) 6 gives the same groups and scores as no limit; 4
+# loses verified pairs there.
+NEAREST = 6
 PROBED = (Status.KEPT.value, Status.EXCLUDED.value, Status.DUPLICATE.value, Status.LEAK.value,
           Status.CONFLICT.value)  # fmt: skip
 
