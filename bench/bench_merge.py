@@ -2,13 +2,14 @@
 merge that keeps every copy (`--no-dedupe`), interleaved, best of N, with the time of each stage.
 
     python bench/bench_merge.py [--runs 3] [--zip ../shared/data/micro-expressions.zip]
-                                [--before d23100f]
+                                [--before d23100f] [--generated PER_CLASS]
 
 With ``--before REV`` (default: the last commit before issue 11's near-duplicate work), that
 revision is checked out in a temporary git worktree and its ``medata merge`` (default options)
 runs through the command line, interleaved with today's ``medata merge`` run the same way: the
 "merge at most 1.5x today's time" figure of issue 11, measured in the same run. ``--before ''``
-skips it (e.g. outside a git checkout).
+skips it (e.g. outside a git checkout). ``--generated 1664`` merges the three generated demo
+sources instead, about 48,000 files: the size of a merge of the three real sources.
 
 Each run is a fresh process with a fresh output folder and no probe cache. A stage lasts from its
 first progress report to the next stage's (so "probe" also holds what follows it until the next
@@ -31,7 +32,7 @@ DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
 BEFORE_ISSUE_11 = "d23100f"  # the last commit before verification, views and the copy thread
 
 
-def merge_case(zip_path: str, dedupe: bool) -> dict[str, object]:
+def merge_case(paths: list[str], dedupe: bool) -> dict[str, object]:
     import tempfile
     import time
 
@@ -53,7 +54,8 @@ def merge_case(zip_path: str, dedupe: bool) -> dict[str, object]:
     options = MergeOptions(resume=False) if dedupe else MergeOptions(resume=False, dedupe=None)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        result = merge([InputSpec(Path(zip_path))], Path(tmp) / "out", options, progress=stages)
+        specs = [InputSpec(Path(p)) for p in paths]
+        result = merge(specs, Path(tmp) / "out", options, progress=stages)
         total = time.perf_counter() - start
     stages.stage("end", 0)
     statuses = result.manifest["status"].value_counts().to_dict()
@@ -61,8 +63,8 @@ def merge_case(zip_path: str, dedupe: bool) -> dict[str, object]:
     return {"seconds": total, "stages": json.dumps(stages.seconds), "leaks": leaks}
 
 
-def cli_case(src: str, zip_path: str) -> dict[str, object]:
-    """``medata merge ZIP`` (default options, no probe cache) with the package at ``src``."""
+def cli_case(src: str, paths: list[str]) -> dict[str, object]:
+    """``medata merge PATHS`` (default options, no probe cache) with the package at ``src``."""
     import os
     import subprocess
     import sys
@@ -71,7 +73,7 @@ def cli_case(src: str, zip_path: str) -> dict[str, object]:
 
     env = {**os.environ, "PYTHONPATH": src}
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "medata", "merge", zip_path, "--out", f"{tmp}/out",
+        cmd = [sys.executable, "-m", "medata", "merge", *paths, "--out", f"{tmp}/out",
                "--no-resume", "--quiet"]  # fmt: skip
         start = time.perf_counter()
         subprocess.run(cmd, env=env, check=True, capture_output=True)
@@ -93,14 +95,25 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
     ap.add_argument("--before", default=BEFORE_ISSUE_11)
+    ap.add_argument("--generated", type=int, default=0, metavar="PER_CLASS",
+                    help="merge the three generated demo sources (PER_CLASS images per class "
+                         "and source) instead of the real archive")  # fmt: skip
     args = ap.parse_args()
-    z = str(args.zip)
-    calls = {str(d): f"merge_case({z!r}, {d})" for d in (False, True)}
     with tempfile.TemporaryDirectory() as tmp:
+        if args.generated:
+            from medata.demo.synth import make_sources
+
+            made = make_sources(Path(tmp) / "sources", n=args.generated, seed=0)
+            paths = [str(made.kmirfan), str(made.ziya07), str(made.kori)]
+            files = sum(c["files"] for c in made.counts.values())
+            title = f"the three generated sources ({files:,} files)"
+        else:
+            paths, title = [str(args.zip)], args.zip.name
+        calls = {str(d): f"merge_case({paths!r}, {d})" for d in (False, True)}
         before = _worktree(args.before, Path(tmp) / "before") if args.before else None
         if before is not None:
-            calls["before"] = f"cli_case({str(before)!r}, {z!r})"
-            calls["now"] = f"cli_case({str(HERE.parent / 'src')!r}, {z!r})"
+            calls["before"] = f"cli_case({str(before)!r}, {paths!r})"
+            calls["now"] = f"cli_case({str(HERE.parent / 'src')!r}, {paths!r})"
         elif args.before:
             print(f"(no worktree of {args.before}: the before-issue-11 row is left out)")
         try:
@@ -110,7 +123,7 @@ def main() -> None:
                 subprocess.run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force",
                                 str(before.parent)], capture_output=True)  # fmt: skip
     best = {d: found[str(d)] for d in (False, True)}
-    print(f"merge of {args.zip.name}, best of {args.runs} (interleaved)")
+    print(f"merge of {title}, best of {args.runs} (interleaved)")
     print("| merge | seconds | peak MB | leaks removed | stages (s) |")
     print("|---|---|---|---|---|")
     for dedupe, label in ((False, "plain (--no-dedupe)"), (True, "default (dedupe)")):
