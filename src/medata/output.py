@@ -148,13 +148,14 @@ def copy_files(
     for k, item in enumerate(items):
         by_input.setdefault(item.ref.location, []).append(k)
     out: list[int | None] = [None] * len(items)
+    made: set[Path] = set()
     for positions in by_input.values():
         ref = items[positions[0]].ref
         with Reader(ref) as reader:
             for k in positions:
                 item = items[k]
                 dest = within(staging, item.dest)
-                dest.parent.mkdir(parents=True, exist_ok=True)
+                _make_parent(dest, made)
                 if link != "copy" and ref.kind == "dir" and not ref.remote:
                     _link(Path(item.key), dest, link)
                 elif not _copy_verified(reader, item, dest):
@@ -174,10 +175,18 @@ def place_files(staging: Path, moves: list[tuple[Path, str]]) -> None:
     for split in SPLITS:
         for cls in CLASSES:
             (staging / split / cls).mkdir(parents=True, exist_ok=True)
+    made: set[Path] = set()
     for src, rel in moves:
         dest = within(staging, rel)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        _make_parent(dest, made)
         os.rename(src, dest)
+
+
+def _make_parent(dest: Path, made: set[Path]) -> None:
+    """``dest``'s folder, made once per folder (not a system call per file)."""
+    if dest.parent not in made:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        made.add(dest.parent)
 
 
 def _copy_verified(reader: Reader, item: CopyItem, dest: Path) -> bool:
