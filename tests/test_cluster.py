@@ -130,7 +130,7 @@ def test_dedupe_on_a_dataset_verifies_its_candidates_on_dask_with_the_pool_s_res
     dask = find_duplicates(out, DedupePolicy(), scheduler=threads_cluster.scheduler_address)
     assert dask.manifest.equals(pool.manifest)
     assert dask.groups.table.equals(pool.groups.table)
-    assert pool.groups.verified > 1000  # enough pairs for several tasks of verify_indexed
+    assert pool.groups.verified > 1000  # enough pairs for several tasks of verify_many
     assert any(p.startswith("verify") for p in _prefixes(threads_cluster.scheduler_address))
 
 

@@ -118,7 +118,7 @@ def _verified_near(
     progress: Progress | None = None,
     pool: Executor | None = None,
 ) -> _Near:
-    from medata.dedupe.verify import verify_indexed
+    from medata.dedupe.verify import verify_many
 
     h = hex_to_u64(cand[hash_column].tolist())
     n = len(h)
@@ -180,9 +180,9 @@ def _verified_near(
             start = None
             if way == 3:
                 hint, start = view_mirror[at_view[sel]], view_start[at_view[sel]]
-            v = verify_indexed(stack, stack, at[sel, 0], at[sel, 1], hint, workers,
-                               progress.advance if progress is not None else None, start,
-                               pool)  # fmt: skip
+            v = verify_many(stack, stack, hint, workers,
+                            progress.advance if progress is not None else None, start, pool,
+                            at=(at[sel, 0], at[sel, 1]))  # fmt: skip
             score[sel], kind[sel], keep[sel] = np.round(v.score, 4), v.kind(), v.same
     return _Near(pairs[keep], score[keep], kind[keep], len(todo))
 

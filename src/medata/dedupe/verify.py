@@ -245,40 +245,26 @@ def pair_pool(client: Any, workers: int | None = None) -> Iterator[Executor | No
 
 
 def verify_many(
-    a: np.ndarray,
-    b: np.ndarray,
-    mirrored: np.ndarray | None = None,
-    workers: int | None = None,
-    advance: Callable[[int], None] | None = None,
-    start: np.ndarray | None = None,
-    pool: Executor | None = None,
-) -> Verdict:
-    """``verify`` over a process pool in chunks of pairs (a pure function of its arrays);
-    ``advance(k)`` after each chunk of k pairs. ``pool``: an already started pool to use (see
-    ``verification_pool``)."""
-    pairs = np.arange(len(a))
-    return verify_indexed(a, b, pairs, pairs, mirrored, workers, advance, start, pool)
-
-
-def verify_indexed(
     first: np.ndarray,
     second: np.ndarray,
-    at_first: np.ndarray,
-    at_second: np.ndarray,
     mirrored: np.ndarray | None = None,
     workers: int | None = None,
     advance: Callable[[int], None] | None = None,
     start: np.ndarray | None = None,
     pool: Executor | None = None,
+    at: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Verdict:
-    """``verify(first[at_first[k]], second[at_second[k]])`` for every k, in fixed chunks of
-    pairs over a pool: each chunk's thumbnails are gathered only when it is handed out, and at
-    most a few chunks per worker wait, so memory does not grow with the number of pairs."""
+    """``verify(first[k], second[k])`` for every k, or with ``at = (at_first, at_second)``
+    ``verify(first[at_first[k]], second[at_second[k]])``, in fixed chunks of pairs over a
+    process pool (``pool``: an already started one, see ``verification_pool``); ``advance(k)``
+    after each chunk of k pairs. Each chunk's thumbnails are gathered only when it is handed
+    out, and at most a few chunks per worker wait, so memory does not grow with the pairs."""
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     from medata.probe import pool_context
 
+    at_first, at_second = at if at is not None else (np.arange(len(first)),) * 2
     n = len(at_first)
     workers = workers if workers is not None else (os.cpu_count() or 1)
     # The same chunks however many workers: float results do not depend on the pool.

@@ -111,26 +111,25 @@ def _blurred(thumbs: np.ndarray) -> np.ndarray:
     return np.matmul(_BLUR[None], x).reshape(THUMB * THUMB, n)  # and along x, per row
 
 
-def describe(thumbs: np.ndarray, key_only: bool = False) -> np.ndarray:
-    """(n, 48, 48) uint8 thumbnails -> (n, V, GRID*GRID) unit vectors of zero mean, one per view
-    of ``VIEWS`` (view 0 is the key; ``key_only``: just that one)."""
-    sampler = _KEY if key_only else _ALL
-    out = np.asarray(sampler @ _blurred(thumbs)).T
-    out = out.reshape(len(thumbs), -1, GRID * GRID)
-    out -= out.mean(axis=2, keepdims=True)
-    norm = np.linalg.norm(out, axis=2, keepdims=True)
-    # A window without texture (spread under ~0.1 grey level) has no direction: zero, so that
-    # it matches nothing instead of its rounding noise matching anything.
+def key_vectors(thumbs: np.ndarray) -> np.ndarray:
+    """(n, 48, 48) uint8 thumbnails -> (n, GRID*GRID) keys: the blurred grid of each one's
+    window (view 0), less its mean, made unit. A window without texture (spread under ~0.1
+    grey level) has no direction: zero, so that it matches nothing instead of its rounding
+    noise matching anything. Every other view is defined the same way (see ``project``)."""
+    out = np.asarray(_KEY @ _blurred(thumbs)).T
+    out -= out.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
     return np.where(norm > _FLAT, out / np.maximum(norm, _FLAT), 0.0).astype(np.float32)
 
 
 def project(thumbs: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    """Every view of ``describe`` projected on ``basis`` (GRID*GRID, d) and made unit: (n, V, d),
-    without building the (n, V, GRID*GRID) views: the views of ``describe`` are zero-mean, so
-    their projection is that of the sampled values less their mean's, and the flat test needs
-    only the spread, sum(x^2) - sum(x)^2 / k. Each thumbnail's own mean is taken out first
-    (sampling weights sum to one, so no view changes), which keeps that difference accurate in
-    float32. Sampled as (V, k, n) blocks and projected per view: no transposed copy of them."""
+    """Every view of ``VIEWS`` (each defined as ``key_vectors`` defines the key) projected on
+    ``basis`` (GRID*GRID, d) and made unit: (n, V, d), without building the (n, V, GRID*GRID)
+    views: they are zero-mean, so their projection is that of the sampled values less their
+    mean's, and the flat test needs only the spread, sum(x^2) - sum(x)^2 / k. Each thumbnail's
+    own mean is taken out first (sampling weights sum to one, so no view changes), which keeps
+    that difference accurate in float32. Sampled as (V, k, n) blocks and projected per view:
+    no transposed copy of them."""
     n, k = len(thumbs), GRID * GRID
     blurred = _blurred(thumbs)
     blurred -= blurred.mean(axis=0, keepdims=True)
@@ -204,8 +203,7 @@ def search(
     top = TOP if top is None else top
     if n < 2:
         return _NOTHING
-    keys_full = np.concatenate([describe(thumbs[k : k + _CHUNK], key_only=True)[:, 0]
-                                for k in range(0, n, _CHUNK)])  # fmt: skip
+    keys_full = np.concatenate([key_vectors(thumbs[k : k + _CHUNK]) for k in range(0, n, _CHUNK)])
     basis = _basis(keys_full)
     keys = _unit(keys_full @ basis)
     del keys_full
@@ -260,7 +258,7 @@ class _Kept:
     photo there are, and the result is that of one cut at the end."""
 
     def __init__(self, top: int, compact_at: int | None = None) -> None:
-        self.top, self.kept = top, 0
+        self.top = top
         self.compact_at = _COMPACT if compact_at is None else compact_at
         self.parts: list[tuple[np.ndarray, ...]] = []
         self.buffered = 0
@@ -270,9 +268,8 @@ class _Kept:
         self.buffered += len(i)
         if self.buffered > self.compact_at:
             selected = self.result()
-            self.parts, self.kept = [selected], len(selected[0])
-            self.buffered = self.kept
-            self.compact_at = max(self.compact_at, 2 * self.kept)
+            self.parts, self.buffered = [selected], len(selected[0])
+            self.compact_at = max(self.compact_at, 2 * self.buffered)
 
     def result(self) -> tuple[np.ndarray, ...]:
         if not self.parts:
