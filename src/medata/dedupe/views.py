@@ -218,7 +218,7 @@ def search(
         q = project(thumbs[start : start + _CHUNK], basis)  # (b, V, d), unit
         b, nv, d = q.shape
         q = q.reshape(b * nv, d)
-        near = _nearest(q @ centres.T, probes)
+        near = _nearest(q @ centres.T, probes, copy=False)
         flat_list = near.ravel()
         flat_query = np.repeat(np.arange(b * nv), probes)
         by_list = np.argsort(flat_list, kind="stable")
@@ -229,19 +229,24 @@ def search(
             if len(qs) == 0 or len(members) == 0:
                 continue
             cos = q[qs] @ keys[members].T
-            qi, mj = np.nonzero(cos >= threshold)
-            if len(qi) == 0:
+            # Most views match nothing here: find the rows that do from their maxima (one
+            # cheap pass), and look for the matches only in those rows.
+            rows = np.flatnonzero(cos.max(axis=1) >= threshold)
+            if len(rows) == 0:
                 continue
+            ri, mj = np.nonzero(cos[rows] >= threshold)
+            qi = rows[ri]
             kept.add(start + qs[qi] // nv, members[mj], cos[qi, mj], qs[qi] % nv)
         if advance is not None:
             advance(b)
     return _found(*kept.result())
 
 
-def _nearest(scores: np.ndarray, k: int) -> np.ndarray:
+def _nearest(scores: np.ndarray, k: int, copy: bool = True) -> np.ndarray:
     """Columns of the k highest scores of each row (k passes of argmax: much faster than a
-    partition for a few of some hundred columns; ties go to the first column)."""
-    scores = scores.copy()
+    partition for a few of some hundred columns; ties go to the first column). With
+    ``copy=False`` the scores are overwritten."""
+    scores = scores.copy() if copy else scores
     rows = np.arange(len(scores))
     out = np.empty((len(scores), k), dtype=np.int64)
     for c in range(k):

@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
 EXPRESSIONS = ("anger", "disgust", "fear", "happy", "neutral", "sad", "surprised", "contempt")
@@ -84,8 +85,12 @@ def draw_face(expression: str, rng: random.Random, size: int = 96) -> Image.Imag
         tight = 0.6 if expression == "anger" else 1.0
         d.line([cx - mw * tight, mouth_y, cx + mw * tight, mouth_y], fill=ink, width=w + 1)
     im = im.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR, fillcolor=bg)
-    noise = Image.effect_noise((size, size), rng.uniform(4, 12))
-    im = Image.blend(im, noise, 0.08)
+    # Grain drawn from ``rng`` (Pillow's effect_noise draws from the C library's global rand(),
+    # so a face would depend on how many were drawn before it in the process).
+    noise = np.random.default_rng(rng.getrandbits(64)).normal(
+        128.0, rng.uniform(4, 12), (size, size)
+    )
+    im = Image.blend(im, Image.fromarray(np.clip(noise, 0, 255).astype(np.uint8)), 0.08)
     # Low-frequency shading (a 4x4 random field, smoothly upscaled): real photos differ in light
     # and background, which is what a perceptual hash sees; without it different drawn faces of
     # one layout would hash alike.
