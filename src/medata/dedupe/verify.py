@@ -43,7 +43,8 @@ IDENTICAL_SCORE, IDENTICAL_BLOCK = 0.99, 0.50
 # low-detail faces (drawn ones) line up by chance at 0.92-0.94 / 0.75-0.79 under such freedom;
 # real re-cropped copies score 0.94+ (1st percentile) with blocks 0.84+ (5th percentile).
 MIN_SCORE_MOVED, MIN_BLOCK_MOVED = 0.93, 0.78
-_DETAIL = 1.5  # high-pass: the image minus its blur at this sigma (pixels)
+_DETAIL = 1.5  # high-pass: the image minus its blur at this sigma (pixels); the coarse
+# registration works on the same blur
 _CLIP = 4  # grey levels this close to 0 or 255 count as clipped
 _STARTS = ((False, 1.0), (True, 1.0), (False, 1.15), (False, 1 / 1.15))
 _BATCH = 4096
@@ -126,6 +127,24 @@ def _sample(quads: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     return top + (bottom - top) * fy, dx, bottom - top
 
 
+def _values(images: tuple[np.ndarray, ...], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """Bilinear samples (as ``_sample``'s first result) of several stacks of images at the same
+    points: the taps and weights are worked out once."""
+    x = np.clip(x, 0, SIZE - 1.001)
+    y = np.clip(y, 0, SIZE - 1.001)
+    x0, y0 = x.astype(np.int32), y.astype(np.int32)
+    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
+    idx = (np.arange(len(x), dtype=np.int32) * (_W * _W))[:, None] + y0 * _W + x0
+    out = []
+    for img in images:
+        quads = _quads(img)
+        v00, v01 = quads[idx], quads[idx + 1]
+        v10, v11 = quads[idx + _W], quads[idx + (_W + 1)]
+        top, bottom = v00 + (v01 - v00) * fx, v10 + (v11 - v10) * fx
+        out.append(top + (bottom - top) * fy)
+    return out
+
+
 _YY, _XX = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64)
 _MASK = np.zeros((SIZE, SIZE), dtype=bool)
 _MASK[_CENTRE, _CENTRE] = True
@@ -166,23 +185,25 @@ def _register(
     return p, (err**2).mean(axis=1)
 
 
-def _scores(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _scores(
+    a: np.ndarray, b: np.ndarray, p: np.ndarray, detail_a: np.ndarray, detail_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Correlation over the central 36x36 and the lowest of its nine 12x12 blocks; a block that
-    falls partly outside the other image (a crop shows less) does not count."""
+    falls partly outside the other image (a crop shows less) does not count. Blocks compare
+    detail (eyes, brows, mouth), not the smooth shading: ``detail_a`` and ``detail_b`` are the
+    images less their blur at ``_DETAIL``."""
     s, r = 1 + p[:, 0:1], p[:, 1:2]
     x = s * _PX - r * _PY + p[:, 2:3] + _C
     y = r * _PX + s * _PY + p[:, 3:4] + _C
     inside = (x >= -0.5) & (x <= SIZE - 0.5) & (y >= -0.5) & (y <= SIZE - 0.5)
-    still = not p.any()  # as they lie: no resampling needed
-    raw_b = b[:, _MASK] if still else _sample(_quads(b), x, y)[0]
+    if not p.any():  # as they lie: no resampling needed
+        raw_b, w = b[:, _MASK], detail_b[:, _MASK]
+    else:
+        raw_b, w = _values((b, detail_b), x, y)
     raw_a = a[:, _MASK]
-    w, ta = _standardise(raw_b), _standardise(raw_a)
-    score = (w * ta).mean(axis=1)
+    score = (_standardise(raw_b) * _standardise(raw_a)).mean(axis=1)
     n = len(a)
-    # Blocks compare detail (eyes, brows, mouth), not the smooth shading: high-passed images.
-    detail = b - _blur(b, _DETAIL)
-    w = detail[:, _MASK] if still else _sample(_quads(detail), x, y)[0]
-    ta = (a - _blur(a, _DETAIL))[:, _MASK]
+    ta = detail_a[:, _MASK]
     # Clipped pixels (a brightened or darkened copy) carry no detail: left out of the blocks.
     clear = ((raw_a > _CLIP) & (raw_a < 255 - _CLIP) & (raw_b > _CLIP)
              & (raw_b < 255 - _CLIP)).astype(np.float32)  # fmt: skip
@@ -341,20 +362,24 @@ def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None,
     for first in range(0, n, _BATCH):
         sl = slice(first, first + _BATCH)
         fa, fb = a[sl].astype(np.float32), b[sl].astype(np.float32)
+        # One blur of each image serves the detail blocks and the coarse registration.
+        blur_a, blur_b = _blur(fa, _DETAIL), _blur(fb, _DETAIL)
         hint = None if mirrored is None else mirror[sl]
-        fbm = np.where(hint[:, None, None], fb[:, :, ::-1], fb) if hint is not None else fb
         # As they lie (cheap: no resampling), unless the search says they are not aligned.
         lie = np.ones(len(fa), bool) if start is None else ~np.any(start[sl] != 0, axis=1)
         score, blocks = np.full(len(fa), -1.0), np.full(len(fa), -1.0)
         if lie.any():
-            still = np.zeros((int(lie.sum()), 4))
-            score[lie], blocks[lie] = _scores(fa[lie], np.ascontiguousarray(fbm[lie]), still)
+            flip = np.zeros(int(lie.sum()), bool) if hint is None else hint[lie]
+            fbm, bbm = _flipped(fb[lie], flip), _flipped(blur_b[lie], flip)
+            score[lie], blocks[lie] = _scores(fa[lie], fbm, np.zeros((len(fbm), 4)),
+                                              fa[lie] - blur_a[lie], fbm - bbm)  # fmt: skip
         out["score"][sl], out["blocks"][sl] = score, blocks
         todo = np.flatnonzero(~_decide(score, blocks))
         if len(todo) == 0:
             continue
         guess = None if start is None else start[sl][todo]
-        r = _registered(fa[todo], fb[todo], None if hint is None else hint[todo], guess)
+        r = _registered(fa[todo], fb[todo], None if hint is None else hint[todo], guess,
+                        blur_a[todo], blur_b[todo])  # fmt: skip
         better = r[0] > score[todo]
         for key, values in zip(("score", "blocks"), r[:2], strict=True):
             out[key][first + todo[better]] = values[better]
@@ -364,11 +389,17 @@ def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None,
     return Verdict(out["score"], out["blocks"], mirror, out["scale"], out["angle"])
 
 
+def _flipped(x: np.ndarray, flip: np.ndarray) -> np.ndarray:
+    """Each image of ``x`` mirrored left to right where ``flip`` says (a contiguous stack)."""
+    return np.ascontiguousarray(np.where(flip[:, None, None], x[:, :, ::-1], x))
+
+
 def _registered(fa: np.ndarray, fb: np.ndarray, hint: np.ndarray | None,
-                guess: np.ndarray | None = None) -> tuple[np.ndarray, ...]:  # fmt: skip
+                guess: np.ndarray | None, coarse_a: np.ndarray,
+                coarse_b: np.ndarray) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """Register and score the pairs (see ``verify``); ``coarse_a``, ``coarse_b``: the images
+    blurred at ``_DETAIL``, which is also the coarse registration's blur."""
     m = len(fa)
-    flipped = np.ascontiguousarray(fb[:, :, ::-1])
-    coarse_a, coarse_b = _blur(fa, 1.5), _blur(fb, 1.5)
     coarse_f = np.ascontiguousarray(coarse_b[:, :, ::-1])  # the blur is symmetric
     params, errors, flips_of = [], [], []
     for flip, scale in _STARTS:
@@ -395,10 +426,11 @@ def _registered(fa: np.ndarray, fb: np.ndarray, hint: np.ndarray | None,
     score, blocks = coarse.astype(np.float64), np.full(m, -1.0)
     go = np.flatnonzero(coarse >= MIN_SCORE)
     if len(go):
-        fbm = np.where(flips[go, None, None], flipped[go], fb[go])
+        fbm = _flipped(fb[go], flips[go])
         q, _ = _register(_blur(fa[go], 0.7), _blur(fbm, 0.7), p[go], 3, stride=2)
         q, _ = _register(fa[go], fbm, q, 2, stride=2)
-        score[go], blocks[go] = _scores(fa[go], fbm, q)
+        detail_b = fbm - _flipped(coarse_b[go], flips[go])
+        score[go], blocks[go] = _scores(fa[go], fbm, q, fa[go] - coarse_a[go], detail_b)
         p[go] = q
     zoom = np.hypot(1 + p[:, 0], p[:, 1])
     angle = np.degrees(np.arctan2(p[:, 1], 1 + p[:, 0]))
