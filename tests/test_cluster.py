@@ -119,7 +119,7 @@ def _prefixes(address):
         return client.run_on_scheduler(lambda dask_scheduler: set(dask_scheduler.task_prefixes))
 
 
-def test_dedupe_on_a_dataset_verifies_its_candidates_on_dask_with_the_pool_s_result(
+def test_dedupe_on_a_dataset_searches_views_and_verifies_on_dask_with_the_pool_s_result(
     real_zip, threads_cluster, tmp_path
 ):
     from medata import DedupePolicy, find_duplicates
@@ -131,7 +131,9 @@ def test_dedupe_on_a_dataset_verifies_its_candidates_on_dask_with_the_pool_s_res
     assert dask.manifest.equals(pool.manifest)
     assert dask.groups.table.equals(pool.groups.table)
     assert pool.groups.verified > 1000  # enough pairs for several tasks of verify_many
-    assert any(p.startswith("verify") for p in _prefixes(threads_cluster.scheduler_address))
+    ran = _prefixes(threads_cluster.scheduler_address)
+    assert any(p.startswith("verify") for p in ran)
+    assert any(p.startswith("match_job") for p in ran), ran  # the view search's parts
 
 
 def test_validate_deep_decodes_on_dask_and_reports_what_the_pool_reports(

@@ -66,7 +66,7 @@ def test_the_same_subject_with_another_expression_is_rarely_taken_for_a_copy(tmp
     m = merge([InputSpec(src, "generic")], tmp_path / "out", MergeOptions(workers=1)).manifest
     grouped = m[m["dup_group"].notna()]
     subject = grouped["source_path"].str.extract(r"S(\d+)_")[0]
-    twice = (subject.groupby(grouped["dup_group"]).nunique() < grouped.groupby("dup_group").size())
+    twice = subject.groupby(grouped["dup_group"]).nunique() < grouped.groupby("dup_group").size()
     assert twice.sum() <= 0.05 * subjects, grouped[["source_path", "dup_group", "dup_score"]]
     assert (m["status"] == "kept").mean() >= 0.95
 
@@ -323,7 +323,9 @@ def test_the_view_search_holds_only_each_images_best_matches_and_finds_the_same_
     select, cut_at = views._select, []
     monkeypatch.setattr(views, "_select", lambda *a: cut_at.append(len(a[0])) or select(*a))
     once = views.search(stack)
-    (every,) = cut_at  # one cut at the end, of every match found
+    # One part (a single chunk): its cut sees every match found; the search's own cut of
+    # what the parts kept follows.
+    every, _ = cut_at
     cut_at.clear()
     monkeypatch.setattr(views, "_COMPACT", 50)  # cut whenever over 50 matches are held
     cut = views.search(stack)
@@ -331,3 +333,36 @@ def test_the_view_search_holds_only_each_images_best_matches_and_finds_the_same_
     assert np.array_equal(once.pairs, cut.pairs)
     assert np.array_equal(once.cosine, cut.cosine)
     assert np.array_equal(once.start, cut.start)
+
+
+def test_the_view_search_on_a_pool_of_workers_finds_exactly_what_one_process_finds(monkeypatch):
+    from scipy.ndimage import gaussian_filter, zoom
+
+    from medata.dedupe import views
+    from medata.dedupe.verify import verification_pool
+
+    rng = np.random.default_rng(4)
+    base = gaussian_filter(rng.normal(size=(150, 96, 96)), (0, 4, 4))
+    # Re-framed copies of the first 60, after all the others: matches across the parts.
+    twins = np.stack([zoom(b[8:88, 6:86], 96 / 80, order=1)[:96, :96] for b in base[:60]])
+    stack = np.concatenate([base, twins])[:, ::2, ::2]
+    stack = ((stack - stack.min()) / np.ptp(stack) * 255).astype(np.uint8)
+    monkeypatch.setattr(views, "_CHUNK", 32)  # 7 chunks: several parts on two workers
+    assert len(views._parts(len(stack), 2)) >= 3
+    alone_done: list[int] = []
+    alone = views.search(stack, advance=alone_done.append)
+    assert alone_done == [32] * 6 + [18] and len(alone.pairs) >= 50
+    from medata.dedupe import verify
+
+    handed: list[int] = []  # parts handed to the pool
+    in_order = verify._in_order
+    monkeypatch.setattr(verify, "_in_order", lambda p, f, jobs, w: in_order(
+        p, f, (handed.append(len(j[1])) or j for j in jobs), w))  # fmt: skip
+    shared_done: list[int] = []
+    with verification_pool(2) as pool:
+        shared = views.search(stack, advance=shared_done.append, pool=pool, workers=2)
+    assert len(handed) >= 3 and sum(handed) == len(stack) and shared_done == handed
+    assert np.array_equal(alone.pairs, shared.pairs)
+    assert np.array_equal(alone.cosine, shared.cosine)
+    assert np.array_equal(alone.mirrored, shared.mirrored)
+    assert np.array_equal(alone.start, shared.start)

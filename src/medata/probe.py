@@ -308,6 +308,16 @@ def partitions(keys: Sequence[str], size: int) -> Iterator[list[str]]:
         yield list(keys[i : i + size])
 
 
+def one_blas_thread() -> None:
+    """A process pool's initializer: each worker does its matrix products on one thread. The
+    workers already use every core; left alone, each one's BLAS would start a thread per core
+    too, and the view search on two workers of a two-core machine ran twice as slow as on
+    one. (Dask's workers get the same limit from Dask itself.)"""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def pool_context() -> BaseContext:
     """Fork is cheapest, but forking a process that runs other threads can deadlock a child on a
     lock held at fork time; then workers come from a clean fork server instead."""

@@ -46,13 +46,14 @@ def plan(
     progress: Progress | None = None,
     scheduler: str | None = None,
 ) -> Plan:
-    """The dataset as ``policy`` would leave it (a dry run). ``scheduler``: verify the near
-    candidates on that Dask cluster (see ``medata.cluster``) instead of the process pool."""
-    from medata.cluster import ClusterMap, maybe_client
+    """The dataset as ``policy`` would leave it (a dry run). ``scheduler``: search the views
+    and verify the near candidates on that Dask cluster (see ``medata.cluster``) instead of a
+    local process pool."""
+    from medata.cluster import maybe_client
+    from medata.dedupe.verify import pair_pool
 
     m = target.manifest
-    with maybe_client(scheduler) as client:
-        pool = ClusterMap(client) if client is not None else None
+    with maybe_client(scheduler) as client, pair_pool(client) as pool:
         groups = find_groups(m, policy.threshold, progress=progress, pool=pool)
     marked = mark(m, groups)
     decisions, moves = resolve(marked, groups, policy)

@@ -146,7 +146,7 @@ def _verified_near(
     with_thumb = np.flatnonzero(has)  # ascending: row k's thumbnail is stack[searchsorted(k)]
     stack = np.frombuffer(b"".join(thumbs[k] for k in with_thumb), dtype=np.uint8)  # type: ignore[misc]
     stack = stack.reshape(len(with_thumb), SIZE, SIZE)
-    viewed, view_mirror, view_start = _view_pairs(stack, with_thumb, progress)
+    viewed, view_mirror, view_start = _view_pairs(stack, with_thumb, progress, pool, workers)
     pairs = np.unique(np.concatenate([straight, mirrored, viewed]), axis=0)
     if len(pairs) == 0:
         return _NO_EDGES
@@ -208,18 +208,24 @@ def _keys(pairs: np.ndarray) -> np.ndarray:
 
 
 def _view_pairs(
-    stack: np.ndarray, rows: np.ndarray, progress: Progress | None
+    stack: np.ndarray,
+    rows: np.ndarray,
+    progress: Progress | None,
+    pool: Executor | None = None,
+    workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidates of the view search (re-cropped, zoomed, turned copies) among the rows with a
     thumbnail (``rows``, ascending; ``stack`` their thumbnails): sorted position pairs, whether
-    the match was mirrored, and where to start registering each pair."""
+    the match was mirrored, and where to start registering each pair. On ``pool`` when given
+    (the same result)."""
     from medata.dedupe.views import search
 
     if len(rows) < 2:
         return np.empty((0, 2), np.int64), np.empty(0, bool), np.empty((0, 4))
     if progress is not None:
         progress.stage("views", len(rows))
-    found = search(stack, advance=progress.advance if progress is not None else None)
+    found = search(stack, advance=progress.advance if progress is not None else None,
+                   pool=pool, workers=workers)  # fmt: skip
     # rows is ascending, so the pairs stay sorted and each start keeps its direction.
     return rows[found.pairs], found.mirrored, found.start
 

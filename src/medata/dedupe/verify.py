@@ -20,17 +20,18 @@ faces with another expression and unrelated candidate pairs of the real archive.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from medata.probe import THUMB
 
+T = TypeVar("T")
 SIZE = THUMB  # the probe's thumbnail, 48x48
 _C = (SIZE - 1) / 2.0
 _B = SIZE // 4  # 3x3 blocks of _B pixels over the central 3*_B pixels
@@ -240,13 +241,14 @@ def verification_pool(workers: int | None = None) -> Iterator[Executor | None]:
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    from medata.probe import pool_context
+    from medata.probe import one_blas_thread, pool_context
 
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count <= 1:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=count, mp_context=pool_context()) as pool:
+    with ProcessPoolExecutor(max_workers=count, mp_context=pool_context(),
+                             initializer=one_blas_thread) as pool:  # fmt: skip
         list(pool.map(int, range(count)))  # every worker started now, from this thread
         yield pool
 
@@ -283,7 +285,7 @@ def verify_many(
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    from medata.probe import pool_context
+    from medata.probe import one_blas_thread, pool_context
 
     at_first, at_second = at if at is not None else (np.arange(len(first)),) * 2
     n = len(at_first)
@@ -303,14 +305,15 @@ def verify_many(
             advance(len(v.score))
 
     if pool is not None and len(chunks) >= 2:
-        for v in _in_order(pool, jobs, 2 * workers):
+        for v in _in_order(pool, _verify_job, jobs, 2 * workers):
             done(v)
     elif workers <= 1 or len(chunks) < 2:
         for job in jobs:
             done(_verify_job(job))
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as own:
-            for v in _in_order(own, jobs, 2 * workers):
+        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
+                                 initializer=one_blas_thread) as own:  # fmt: skip
+            for v in _in_order(own, _verify_job, jobs, 2 * workers):
                 done(v)
     return Verdict(*(np.concatenate([getattr(v, f) for v in parts])
                      for f in ("score", "blocks", "mirror", "scale", "angle")))  # fmt: skip
@@ -320,21 +323,23 @@ def _verify_job(job: tuple[Any, ...]) -> Verdict:
     return verify(*job)
 
 
-def _in_order(pool: Executor, jobs: Iterator[tuple[Any, ...]], window: int) -> Iterator[Verdict]:
-    """``_verify_job`` of each job on ``pool``, results in order, at most ``window`` handed out
-    and waiting at once (an executor's own ``map`` takes every job first). A cluster's
+def _in_order(
+    pool: Executor, fn: Callable[[Any], T], jobs: Iterable[Any], window: int
+) -> Iterator[T]:
+    """``fn(job)`` of each job on ``pool``, results in order, at most ``window`` handed out and
+    waiting at once (an executor's own ``map`` takes every job first). A cluster's
     ``ClusterMap`` bounds what it hands out itself."""
     from collections import deque
 
     from medata.cluster import ClusterMap
 
     if isinstance(pool, ClusterMap):
-        yield from pool.map(_verify_job, jobs)
+        yield from pool.map(fn, jobs)
         return
     pending: deque[Any] = deque()
     try:
         for job in jobs:
-            pending.append(pool.submit(_verify_job, job))
+            pending.append(pool.submit(fn, job))
             if len(pending) >= max(2, window):
                 yield pending.popleft().result()
         while pending:

@@ -17,8 +17,11 @@ candidates: ``medata.dedupe.verify`` decides.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -186,23 +189,60 @@ def _centres(keys: np.ndarray, lists: int) -> np.ndarray:
     return centres
 
 
+@dataclass(frozen=True)
+class _Index:
+    """Where to look: the keys in the search space grouped into lists, and how views get there
+    (what every part of the search needs besides its own thumbnails)."""
+
+    basis: np.ndarray  # (GRID*GRID, d) principal directions
+    centres: np.ndarray  # (lists, d)
+    keys: np.ndarray  # (n, d) unit
+    order: np.ndarray  # positions, list by list
+    bounds: np.ndarray  # list k holds order[bounds[k] : bounds[k + 1]]
+    probes: int
+
+
 def search(
     thumbs: np.ndarray,
     threshold: float = THRESHOLD,
     top: int | None = None,
     advance: Callable[[int], None] | None = None,
     lists: int | None = None,
+    pool: Executor | None = None,
+    workers: int | None = None,
 ) -> Found:
     """Pairs whose best view-to-key cosine is >= ``threshold``, at most ``top`` (default
     ``TOP``) per image.
 
     ``thumbs``: (n, 48, 48) uint8. Memory: the keys (n x 48 floats) and one chunk of views.
     ``lists``: how many lists the keys are cut into (default about sqrt(n); 1 scans every key
-    for every view, the exact oracle)."""
+    for every view, the exact oracle). With ``pool`` (a started process pool, or a Dask
+    cluster's ``ClusterMap``) the views are matched in parts there, ``workers`` at a time,
+    each part carrying the keys: the same result as here (each part keeps its images' best
+    matches, and a cut of parts keeps what one cut keeps)."""
     n = len(thumbs)
     top = TOP if top is None else top
     if n < 2:
         return _NOTHING
+    index = _index(thumbs, lists)
+    kept = _Kept(top)
+    parts = _parts(n, 1 if pool is None else (workers or os.cpu_count() or 1))
+    jobs = ((index, thumbs[a:b], a, threshold, top) for a, b in parts)
+    if pool is None or len(parts) < 2:
+        results: Iterator[tuple[tuple[np.ndarray, ...], int]] = map(_match_job, jobs)
+    else:
+        from medata.dedupe.verify import _in_order  # noqa: PLC2701 - the same bounded map
+
+        results = _in_order(pool, _match_job, jobs, (workers or os.cpu_count() or 1) + 1)
+    for matches, count in results:
+        kept.add(*matches)
+        if advance is not None:
+            advance(count)
+    return _found(*kept.result())
+
+
+def _index(thumbs: np.ndarray, lists: int | None) -> _Index:
+    n = len(thumbs)
     keys_full = np.concatenate([key_vectors(thumbs[k : k + _CHUNK]) for k in range(0, n, _CHUNK)])
     basis = _basis(keys_full)
     keys = _unit(keys_full @ basis)
@@ -212,23 +252,38 @@ def search(
     home = np.argmax(keys @ centres.T, axis=1)
     order = np.argsort(home, kind="stable")
     bounds = np.searchsorted(home[order], np.arange(lists + 1))
-    probes = max(1, min(_PROBES, lists))
+    return _Index(basis, centres, keys, order, bounds, max(1, min(_PROBES, lists)))
+
+
+def _parts(n: int, workers: int) -> list[tuple[int, int]]:
+    """Consecutive runs of whole chunks (a chunk's views never depend on how the work is cut):
+    one chunk each on one worker (progress as it goes), else about four parts per worker."""
+    chunks = -(-n // _CHUNK)
+    per = 1 if workers <= 1 else max(1, -(-chunks // (4 * workers)))
+    return [(k * _CHUNK, min(n, (k + per) * _CHUNK)) for k in range(0, chunks, per)]
+
+
+def _match_job(job: tuple[Any, ...]) -> tuple[tuple[np.ndarray, ...], int]:
+    """The best matches (see ``_Kept``) of the views of ``thumbs`` (the images from ``first``
+    on) against every key, and how many images that was."""
+    index, thumbs, first, threshold, top = job
     kept = _Kept(top)
-    for start in range(0, n, _CHUNK):
-        q = project(thumbs[start : start + _CHUNK], basis)  # (b, V, d), unit
+    lists = len(index.centres)
+    for start in range(0, len(thumbs), _CHUNK):
+        q = project(thumbs[start : start + _CHUNK], index.basis)  # (b, V, d), unit
         b, nv, d = q.shape
         q = q.reshape(b * nv, d)
-        near = _nearest(q @ centres.T, probes, copy=False)
+        near = _nearest(q @ index.centres.T, index.probes, copy=False)
         flat_list = near.ravel()
-        flat_query = np.repeat(np.arange(b * nv), probes)
+        flat_query = np.repeat(np.arange(b * nv), index.probes)
         by_list = np.argsort(flat_list, kind="stable")
         cut = np.searchsorted(flat_list[by_list], np.arange(lists + 1))
         for lst in range(lists):
             qs = flat_query[by_list[cut[lst] : cut[lst + 1]]]
-            members = order[bounds[lst] : bounds[lst + 1]]
+            members = index.order[index.bounds[lst] : index.bounds[lst + 1]]
             if len(qs) == 0 or len(members) == 0:
                 continue
-            cos = q[qs] @ keys[members].T
+            cos = q[qs] @ index.keys[members].T
             # Most views match nothing here: find the rows that do from their maxima (one
             # cheap pass), and look for the matches only in those rows.
             rows = np.flatnonzero(cos.max(axis=1) >= threshold)
@@ -236,10 +291,8 @@ def search(
                 continue
             ri, mj = np.nonzero(cos[rows] >= threshold)
             qi = rows[ri]
-            kept.add(start + qs[qi] // nv, members[mj], cos[qi, mj], qs[qi] % nv)
-        if advance is not None:
-            advance(b)
-    return _found(*kept.result())
+            kept.add(first + start + qs[qi] // nv, members[mj], cos[qi, mj], qs[qi] % nv)
+    return kept.result(), len(thumbs)
 
 
 def _nearest(scores: np.ndarray, k: int, copy: bool = True) -> np.ndarray:
