@@ -186,6 +186,11 @@ def _register(
     return p, (err**2).mean(axis=1)
 
 
+def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``_scores``' correlation of pairs as they lie (no resampling)."""
+    return (_standardise(b[:, _MASK]) * _standardise(a[:, _MASK])).mean(axis=1)
+
+
 def _scores(
     a: np.ndarray, b: np.ndarray, p: np.ndarray, detail_a: np.ndarray, detail_b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -199,10 +204,11 @@ def _scores(
     inside = (x >= -0.5) & (x <= SIZE - 0.5) & (y >= -0.5) & (y <= SIZE - 0.5)
     if not p.any():  # as they lie: no resampling needed
         raw_b, w = b[:, _MASK], detail_b[:, _MASK]
+        score = _correlation(a, b)
     else:
         raw_b, w = _values((b, detail_b), x, y)
+        score = (_standardise(raw_b) * _standardise(a[:, _MASK])).mean(axis=1)
     raw_a = a[:, _MASK]
-    score = (_standardise(raw_b) * _standardise(raw_a)).mean(axis=1)
     n = len(a)
     ta = detail_a[:, _MASK]
     # Clipped pixels (a brightened or darkened copy) carry no detail: left out of the blocks.
@@ -374,10 +380,18 @@ def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None,
         lie = np.ones(len(fa), bool) if start is None else ~np.any(start[sl] != 0, axis=1)
         score, blocks = np.full(len(fa), -1.0), np.full(len(fa), -1.0)
         if lie.any():
-            flip = np.zeros(int(lie.sum()), bool) if hint is None else hint[lie]
-            fbm, bbm = _flipped(fb[lie], flip), _flipped(blur_b[lie], flip)
-            score[lie], blocks[lie] = _scores(fa[lie], fbm, np.zeros((len(fbm), 4)),
-                                              fa[lie] - blur_a[lie], fbm - bbm)  # fmt: skip
+            at = np.flatnonzero(lie)
+            flip = np.zeros(len(at), bool) if hint is None else hint[at]
+            fbm = _flipped(fb[at], flip)
+            score[at] = _correlation(fa[at], fbm)
+            # Only a pair that correlates as a copy must can be decided as it lies: the detail
+            # blocks of the others are not measured (they are registered next).
+            near = score[at] >= MIN_SCORE
+            if near.any():
+                k, fbm = at[near], fbm[near]
+                bbm = _flipped(blur_b[k], flip[near])
+                score[k], blocks[k] = _scores(fa[k], fbm, np.zeros((len(k), 4)),
+                                              fa[k] - blur_a[k], fbm - bbm)  # fmt: skip
         out["score"][sl], out["blocks"][sl] = score, blocks
         todo = np.flatnonzero(~_decide(score, blocks))
         if len(todo) == 0:
