@@ -362,7 +362,7 @@ def test_the_view_search_on_a_pool_of_workers_finds_exactly_what_one_process_fin
     with verification_pool(2) as pool:
         shared = views.search(stack, advance=shared_done.append, pool=pool, workers=2)
     assert len(handed) >= 3 and sum(handed) == len(stack) and shared_done == handed
-    # Above _POOLED images a local pool would hold a copy of every key per part: one process.
+    # Above _POOLED images the parts would hold a copy of every key each: one process.
     handed.clear()
     monkeypatch.setattr(views, "_POOLED", len(stack) - 1)
     with verification_pool(2) as pool:

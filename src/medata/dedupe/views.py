@@ -42,11 +42,11 @@ _PROBES = 3  # lists each view looks in
 _CHUNK = 2048  # images per step of the search
 _COMPACT = 4_000_000  # matches held before they are cut down to each image's best
 _KMEANS_SAMPLE = 20_000
-# A local process pool searches at most this many images: each part carries every key (48
+# A pool (local or Dask) searches at most this many images: each part carries every key (48
 # floats an image), so at a million images the parts in flight and their copies in the workers
 # held ~4 GB more than searching in one process (6.4 GB in all, 748 s on two workers of this
-# two-core machine); up to here they cost under ~0.5 GB. A Dask cluster's workers are other
-# machines with their own memory: always in parts there.
+# two-core machine); up to here they cost under ~0.5 GB. Beyond, the keys would have to reach
+# each worker once (not built).
 _POOLED = 250_000
 _KMEANS_ROUNDS = 6
 _FLAT = 0.1 * GRID  # the norm of a window whose grid varies by ~0.1 grey level
@@ -225,15 +225,14 @@ def search(
     for every view, the exact oracle). With ``pool`` (a started process pool, or a Dask
     cluster's ``ClusterMap``) the views are matched in parts there, ``workers`` at a time,
     each part carrying the keys: the same result as here (each part keeps its images' best
-    matches, and a cut of parts keeps what one cut keeps). A local pool is used up to
-    ``_POOLED`` images."""
+    matches, and a cut of parts keeps what one cut keeps). Up to ``_POOLED`` images."""
     n = len(thumbs)
     top = TOP if top is None else top
     if n < 2:
         return _NOTHING
     index = _index(thumbs, lists)
     kept = _Kept(top)
-    if pool is not None and n > _POOLED and not _is_cluster(pool):
+    if n > _POOLED:
         pool = None  # every part would carry the keys: see _POOLED
     parts = _parts(n, 1 if pool is None else (workers or os.cpu_count() or 1))
     jobs = ((index, thumbs[a:b], a, threshold, top) for a, b in parts)
@@ -248,12 +247,6 @@ def search(
         if advance is not None:
             advance(count)
     return _found(*kept.result())
-
-
-def _is_cluster(pool: Executor) -> bool:
-    from medata.cluster import ClusterMap
-
-    return isinstance(pool, ClusterMap)
 
 
 def _index(thumbs: np.ndarray, lists: int | None) -> _Index:
