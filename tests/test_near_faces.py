@@ -352,11 +352,11 @@ def test_the_view_search_on_a_pool_of_workers_finds_exactly_what_one_process_fin
     alone_done: list[int] = []
     alone = views.search(stack, advance=alone_done.append)
     assert alone_done == [32] * 6 + [18] and len(alone.pairs) >= 50
-    from medata.dedupe import verify
+    from medata import cluster
 
     handed: list[int] = []  # parts handed to the pool
-    in_order = verify._in_order
-    monkeypatch.setattr(verify, "_in_order", lambda p, f, jobs, w: in_order(
+    in_order = cluster.in_order
+    monkeypatch.setattr(cluster, "in_order", lambda p, f, jobs, w: in_order(
         p, f, (handed.append(len(j[1])) or j for j in jobs), w))  # fmt: skip
     shared_done: list[int] = []
     with verification_pool(2) as pool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -95,6 +95,28 @@ class ClusterMap(Executor):
                 self.client.cancel(list(pending))
 
         return results()
+
+
+def in_order(
+    pool: Executor, fn: Callable[[Any], T], jobs: Iterable[Any], window: int
+) -> Iterator[T]:
+    """``fn(job)`` of each job on ``pool`` (a process pool or a ``ClusterMap``), results in
+    order, at most ``window`` handed out and waiting at once (an executor's own ``map`` takes
+    every job first). A ``ClusterMap`` bounds what it hands out itself."""
+    if isinstance(pool, ClusterMap):
+        yield from pool.map(fn, jobs)
+        return
+    pending: collections.deque[Any] = collections.deque()
+    try:
+        for job in jobs:
+            pending.append(pool.submit(fn, job))
+            if len(pending) >= max(2, window):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for fut in pending:
+            fut.cancel()
 
 
 def map_streaming(

@@ -20,18 +20,18 @@ faces with another expression and unrelated candidate pairs of the real archive.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
+from medata.cluster import in_order
 from medata.probe import THUMB
 
-T = TypeVar("T")
 SIZE = THUMB  # the probe's thumbnail, 48x48
 _C = (SIZE - 1) / 2.0
 _B = SIZE // 4  # 3x3 blocks of _B pixels over the central 3*_B pixels
@@ -113,14 +113,21 @@ def _quads(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pad, dtype=np.float32).reshape(-1)
 
 
-def _sample(quads: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Bilinear samples of each image (given as ``_quads``) at its own (x, y) points (edges
-    clamped), and the interpolant's x and y derivatives."""
+def _taps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where bilinear samples at each image's own (x, y) points (edges clamped) read the
+    ``_quads`` of a stack: the top-left neighbour's index, and the x and y weights."""
     x = np.clip(x, 0, SIZE - 1.001)
     y = np.clip(y, 0, SIZE - 1.001)
     x0, y0 = x.astype(np.int32), y.astype(np.int32)  # non-negative: floor
     fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
     idx = (np.arange(len(x), dtype=np.int32) * (_W * _W))[:, None] + y0 * _W + x0
+    return idx, fx, fy
+
+
+def _sample(quads: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Bilinear samples of each image (given as ``_quads``) at its own (x, y) points (edges
+    clamped), and the interpolant's x and y derivatives."""
+    idx, fx, fy = _taps(x, y)
     v00, v01 = quads[idx], quads[idx + 1]
     v10, v11 = quads[idx + _W], quads[idx + (_W + 1)]
     top, bottom = v00 + (v01 - v00) * fx, v10 + (v11 - v10) * fx
@@ -130,12 +137,8 @@ def _sample(quads: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
 
 def _values(images: tuple[np.ndarray, ...], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     """Bilinear samples (as ``_sample``'s first result) of several stacks of images at the same
-    points: the taps and weights are worked out once."""
-    x = np.clip(x, 0, SIZE - 1.001)
-    y = np.clip(y, 0, SIZE - 1.001)
-    x0, y0 = x.astype(np.int32), y.astype(np.int32)
-    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
-    idx = (np.arange(len(x), dtype=np.int32) * (_W * _W))[:, None] + y0 * _W + x0
+    points: the taps are worked out once."""
+    idx, fx, fy = _taps(x, y)
     out = []
     for img in images:
         quads = _quads(img)
@@ -186,9 +189,9 @@ def _register(
     return p, (err**2).mean(axis=1)
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``_scores``' correlation of pairs as they lie (no resampling)."""
-    return (_standardise(b[:, _MASK]) * _standardise(a[:, _MASK])).mean(axis=1)
+def _correlation(raw_a: np.ndarray, raw_b: np.ndarray) -> np.ndarray:
+    """Zero-mean normalised correlation of each pair of sampled central windows."""
+    return (_standardise(raw_b) * _standardise(raw_a)).mean(axis=1)
 
 
 def _scores(
@@ -204,11 +207,10 @@ def _scores(
     inside = (x >= -0.5) & (x <= SIZE - 0.5) & (y >= -0.5) & (y <= SIZE - 0.5)
     if not p.any():  # as they lie: no resampling needed
         raw_b, w = b[:, _MASK], detail_b[:, _MASK]
-        score = _correlation(a, b)
     else:
         raw_b, w = _values((b, detail_b), x, y)
-        score = (_standardise(raw_b) * _standardise(a[:, _MASK])).mean(axis=1)
     raw_a = a[:, _MASK]
+    score = _correlation(raw_a, raw_b)
     n = len(a)
     ta = detail_a[:, _MASK]
     # Clipped pixels (a brightened or darkened copy) carry no detail: left out of the blocks.
@@ -311,7 +313,7 @@ def verify_many(
             advance(len(v.score))
 
     if pool is not None and len(chunks) >= 2:
-        for v in _in_order(pool, _verify_job, jobs, 2 * workers):
+        for v in in_order(pool, _verify_job, jobs, 2 * workers):
             done(v)
     elif workers <= 1 or len(chunks) < 2:
         for job in jobs:
@@ -319,7 +321,7 @@ def verify_many(
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
                                  initializer=one_blas_thread) as own:  # fmt: skip
-            for v in _in_order(own, _verify_job, jobs, 2 * workers):
+            for v in in_order(own, _verify_job, jobs, 2 * workers):
                 done(v)
     return Verdict(*(np.concatenate([getattr(v, f) for v in parts])
                      for f in ("score", "blocks", "mirror", "scale", "angle")))  # fmt: skip
@@ -327,32 +329,6 @@ def verify_many(
 
 def _verify_job(job: tuple[Any, ...]) -> Verdict:
     return verify(*job)
-
-
-def _in_order(
-    pool: Executor, fn: Callable[[Any], T], jobs: Iterable[Any], window: int
-) -> Iterator[T]:
-    """``fn(job)`` of each job on ``pool``, results in order, at most ``window`` handed out and
-    waiting at once (an executor's own ``map`` takes every job first). A cluster's
-    ``ClusterMap`` bounds what it hands out itself."""
-    from collections import deque
-
-    from medata.cluster import ClusterMap
-
-    if isinstance(pool, ClusterMap):
-        yield from pool.map(fn, jobs)
-        return
-    pending: deque[Any] = deque()
-    try:
-        for job in jobs:
-            pending.append(pool.submit(fn, job))
-            if len(pending) >= max(2, window):
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for fut in pending:
-            fut.cancel()
 
 
 def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None,
@@ -383,7 +359,7 @@ def verify(a: np.ndarray, b: np.ndarray, mirrored: np.ndarray | None = None,
             at = np.flatnonzero(lie)
             flip = np.zeros(len(at), bool) if hint is None else hint[at]
             fbm = _flipped(fb[at], flip)
-            score[at] = _correlation(fa[at], fbm)
+            score[at] = _correlation(fa[at][:, _MASK], fbm[:, _MASK])
             # Only a pair that correlates as a copy must can be decided as it lies: the detail
             # blocks of the others are not measured (they are registered next).
             near = score[at] >= MIN_SCORE

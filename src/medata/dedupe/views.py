@@ -234,14 +234,15 @@ def search(
     kept = _Kept(top)
     if n > _POOLED:
         pool = None  # every part would carry the keys: see _POOLED
-    parts = _parts(n, 1 if pool is None else (workers or os.cpu_count() or 1))
+    workers = 1 if pool is None else (workers or os.cpu_count() or 1)
+    parts = _parts(n, workers)
     jobs = ((index, thumbs[a:b], a, threshold, top) for a, b in parts)
     if pool is None or len(parts) < 2:
         results: Iterator[tuple[tuple[np.ndarray, ...], int]] = map(_match_job, jobs)
     else:
-        from medata.dedupe.verify import _in_order  # noqa: PLC2701 - the same bounded map
+        from medata.cluster import in_order
 
-        results = _in_order(pool, _match_job, jobs, (workers or os.cpu_count() or 1) + 1)
+        results = in_order(pool, _match_job, jobs, workers + 1)
     for matches, count in results:
         kept.add(*matches)
         if advance is not None:
