@@ -354,21 +354,58 @@ def test_the_view_search_on_a_pool_of_workers_finds_exactly_what_one_process_fin
     assert alone_done == [32] * 6 + [18] and len(alone.pairs) >= 50
     from medata import cluster
 
-    handed: list[int] = []  # parts handed to the pool
+    from concurrent.futures import ProcessPoolExecutor
+
+    handed: list[int] = []  # parts handed to the process pool
     in_order = cluster.in_order
-    monkeypatch.setattr(cluster, "in_order", lambda p, f, jobs, w: in_order(
-        p, f, (handed.append(len(j[1])) or j for j in jobs), w))  # fmt: skip
+    monkeypatch.setattr(cluster, "in_order", lambda p, f, jobs, w: in_order(p, f, (
+        handed.append(len(j[1])) or j if isinstance(p, ProcessPoolExecutor) else j
+        for j in jobs), w))  # fmt: skip
     shared_done: list[int] = []
     with verification_pool(2) as pool:
         shared = views.search(stack, advance=shared_done.append, pool=pool, workers=2)
     assert len(handed) >= 3 and sum(handed) == len(stack) and shared_done == handed
-    # Above _POOLED images the parts would hold a copy of every key each: one process.
+    # Above _POOLED images the parts would hold a copy of every key each: threads of this
+    # process share one index instead, nothing goes to the pool, and the result is the same.
     handed.clear()
     monkeypatch.setattr(views, "_POOLED", len(stack) - 1)
     with verification_pool(2) as pool:
         alone_again = views.search(stack, pool=pool, workers=2)
     assert handed == [] and np.array_equal(alone.pairs, alone_again.pairs)
+    assert np.array_equal(alone.cosine, alone_again.cosine)
     assert np.array_equal(alone.pairs, shared.pairs)
     assert np.array_equal(alone.cosine, shared.cosine)
     assert np.array_equal(alone.mirrored, shared.mirrored)
     assert np.array_equal(alone.start, shared.start)
+
+
+def test_the_view_search_of_a_large_set_goes_through_a_first_level_and_still_finds_the_crops(
+    monkeypatch,
+):
+    from scipy.ndimage import gaussian_filter, zoom
+
+    from medata.dedupe import views
+
+    rng = np.random.default_rng(6)
+    base = gaussian_filter(rng.normal(size=(360, 96, 96)), (0, 4, 4))
+    twins = np.stack([zoom(b[8:88, 6:86], 96 / 80, order=1)[:96, :96] for b in base[:100]])
+    stack = np.concatenate([base, twins])[:, ::2, ::2]
+    stack = ((stack - stack.min()) / np.ptp(stack) * 255).astype(np.uint8)
+    # As a million images would be searched, at this size: 460 images over 100 (threads and
+    # two levels), lists of about 16 keys under 6 tops, blocks of two 32-image chunks.
+    for name, value in (("_POOLED", 100), ("_TREE_FROM", 100), ("_LEAF", 16), ("_CHUNK", 32),
+                        ("_BLOCK", 64)):  # fmt: skip
+        monkeypatch.setattr(views, name, value)
+    tops: list[int] = []
+    lists_of = views._lists_of
+    monkeypatch.setattr(views, "_lists_of", lambda q, i: tops.append(len(i.tops)) or lists_of(q, i))
+    done: list[int] = []
+    two = views.search(stack, top=10**6, workers=2, advance=done.append)
+    assert set(tops) == {6} and done == [64] * 7 + [12]
+    one = views.search(stack, top=10**6, workers=1)
+    assert np.array_equal(one.pairs, two.pairs) and np.array_equal(one.cosine, two.cosine)
+    found = {tuple(p) for p in two.pairs.tolist()}
+    assert sum((k, 360 + k) in found for k in range(100)) >= 90
+    # Every pair it reports is a real match: scanning every key finds it too.
+    everywhere = {tuple(p) for p in views.search(stack, top=10**6, lists=1).pairs.tolist()}
+    assert found <= everywhere and len(found) >= 0.8 * len(everywhere)

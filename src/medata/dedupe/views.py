@@ -18,7 +18,7 @@ candidates: ``medata.dedupe.verify`` decides.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -45,9 +45,16 @@ _KMEANS_SAMPLE = 20_000
 # A pool (local or Dask) searches at most this many images: each part carries every key (48
 # floats an image), so at a million images the parts in flight and their copies in the workers
 # held ~4 GB more than searching in one process (6.4 GB in all, 748 s on two workers of this
-# two-core machine); up to here they cost under ~0.5 GB. Beyond, the keys would have to reach
-# each worker once (not built).
+# two-core machine); up to here they cost under ~0.5 GB. Beyond, threads of this process share
+# one index (see ``_threaded``).
 _POOLED = 250_000
+# Beyond this many images the lists sit under a first level of centres (see ``_index``).
+_TREE_FROM = _POOLED
+_LEAF = 256  # keys per list under the first level, about
+_TOPS_PROBED = 3
+_LEAF_PROBES = 2
+_ROW_BEST = 2  # under the first level, a view keeps its best keys of a list, no more
+_BLOCK = 8 * _CHUNK  # images matched list by list together under the first level
 _KMEANS_ROUNDS = 6
 _FLAT = 0.1 * GRID  # the norm of a window whose grid varies by ~0.1 grey level
 
@@ -198,14 +205,23 @@ def _centres(keys: np.ndarray, lists: int) -> np.ndarray:
 @dataclass(frozen=True)
 class _Index:
     """Where to look: the keys in the search space grouped into lists, and how views get there
-    (what every part of the search needs besides its own thumbnails)."""
+    (what every part of the search needs besides its own thumbnails).
+
+    Lists sit under ``tops``: one top (every list under it) up to ``_TREE_FROM`` images, a
+    first level of centres above that (see ``_index``). List ``t * side + s`` is list ``s``
+    under top ``t``; its keys are ``keys[bounds[l] : bounds[l + 1]]``, at ``order[...]``."""
 
     basis: np.ndarray  # (GRID*GRID, d) principal directions
-    centres: np.ndarray  # (lists, d)
-    keys: np.ndarray  # (n, d) unit
-    order: np.ndarray  # positions, list by list
-    bounds: np.ndarray  # list k holds order[bounds[k] : bounds[k + 1]]
-    probes: int
+    tops: np.ndarray  # (T, d) first-level centres (T == 1: one level)
+    subs: np.ndarray  # (T, side, d) the lists' centres under each top (zero past count)
+    count: np.ndarray  # (T,) lists under each top
+    keys: np.ndarray  # (n, d) unit, list by list
+    order: np.ndarray  # their positions
+    bounds: np.ndarray  # (T * side + 1,)
+    tops_probed: int  # tops each view goes down
+    probes: int  # lists each view looks in under each of them
+    row_best: int | None  # a view keeps at most this many keys of each list (None: all)
+    block: int  # images whose views are matched list by list together
 
 
 def search(
@@ -220,20 +236,23 @@ def search(
     """Pairs whose best view-to-key cosine is >= ``threshold``, at most ``top`` (default
     ``TOP``) per image.
 
-    ``thumbs``: (n, 48, 48) uint8. Memory: the keys (n x 48 floats) and one chunk of views.
-    ``lists``: how many lists the keys are cut into (default about sqrt(n); 1 scans every key
-    for every view, the exact oracle). With ``pool`` (a started process pool, or a Dask
-    cluster's ``ClusterMap``) the views are matched in parts there, ``workers`` at a time,
-    each part carrying the keys: the same result as here (each part keeps its images' best
-    matches, and a cut of parts keeps what one cut keeps). Up to ``_POOLED`` images."""
+    ``thumbs``: (n, 48, 48) uint8 (a memory-mapped array is read a chunk at a time). Memory:
+    the keys (n x 48 floats) and a few chunks of views. ``lists``: how many lists the keys are
+    cut into (default about sqrt(n); 1 scans every key for every view, the exact oracle).
+
+    Up to ``_POOLED`` images, with ``pool`` (a started process pool, or a Dask cluster's
+    ``ClusterMap``) the views are matched in parts there, ``workers`` at a time, each part
+    carrying the keys: the same result as here (each part keeps its images' best matches, and
+    a cut of parts keeps what one cut keeps). Beyond, every part would carry a copy of the
+    keys: the work runs on ``workers`` threads of this process instead (default one per core),
+    which share them; numpy's matrix products let go of the interpreter's lock."""
     n = len(thumbs)
     top = TOP if top is None else top
     if n < 2:
         return _NOTHING
-    index = _index(thumbs, lists)
-    kept = _Kept(top)
     if n > _POOLED:
-        pool = None  # every part would carry the keys: see _POOLED
+        return _threaded(thumbs, threshold, top, advance, lists, workers or os.cpu_count() or 1)
+    index = _index(thumbs, lists)
     workers = 1 if pool is None else (workers or os.cpu_count() or 1)
     parts = _parts(n, workers)
     jobs = ((index, thumbs[a:b], a, threshold, top) for a, b in parts)
@@ -243,6 +262,15 @@ def search(
         from medata.cluster import in_order
 
         results = in_order(pool, _match_job, jobs, workers + 1)
+    return _collect(results, top, advance)
+
+
+def _collect(
+    results: Iterable[tuple[tuple[np.ndarray, ...], int]],
+    top: int,
+    advance: Callable[[int], None] | None,
+) -> Found:
+    kept = _Kept(top)
     for matches, count in results:
         kept.add(*matches)
         if advance is not None:
@@ -250,18 +278,76 @@ def search(
     return _found(*kept.result())
 
 
-def _index(thumbs: np.ndarray, lists: int | None) -> _Index:
+def _threaded(
+    thumbs: np.ndarray,
+    threshold: float,
+    top: int,
+    advance: Callable[[int], None] | None,
+    lists: int | None,
+    threads: int,
+) -> Found:
+    """The search on ``threads`` threads sharing one index, each matrix product on one core."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    from medata.cluster import in_order
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+        index = _index(thumbs, lists, pool=pool, window=threads + 1)
+        n, step = len(thumbs), index.block
+        jobs = ((index, thumbs[a : a + step], a, threshold, top) for a in range(0, n, step))
+        return _collect(in_order(pool, _match_job, jobs, threads + 1), top, advance)
+
+
+def _index(
+    thumbs: np.ndarray, lists: int | None, pool: Executor | None = None, window: int = 2
+) -> _Index:
+    """The keys, their principal directions, and the lists. Up to ``_TREE_FROM`` images (or
+    with ``lists`` given) one level of about sqrt(n) lists, ``_PROBES`` looked in by each view.
+    Beyond, the keys are first cut into ``side`` tops by spherical k-means and each top's keys
+    into up to ``side`` lists of about ``_LEAF`` keys: a view compares itself with the tops,
+    then with the lists under its ``_TOPS_PROBED`` nearest, and scans its ``_LEAF_PROBES``
+    nearest lists under each (``_ROW_BEST`` best keys kept of each). At a million images that
+    is ~1,700 keys and centres a view, where one level would need ~4,000."""
     n = len(thumbs)
-    keys_full = np.concatenate([key_vectors(thumbs[k : k + _CHUNK]) for k in range(0, n, _CHUNK)])
+    chunks = (thumbs[k : k + _CHUNK] for k in range(0, n, _CHUNK))
+    if pool is None:
+        keys_full = np.concatenate([key_vectors(c) for c in chunks])
+    else:
+        from medata.cluster import in_order
+
+        keys_full = np.concatenate(list(in_order(pool, key_vectors, chunks, window)))
     basis = _basis(keys_full)
     keys = _unit(keys_full @ basis)
     del keys_full
-    lists = lists or int(np.clip(round(np.sqrt(n)), 1, 4096))
-    centres = _centres(keys, lists)
-    home = np.argmax(keys @ centres.T, axis=1)
-    order = np.argsort(home, kind="stable")
-    bounds = np.searchsorted(home[order], np.arange(lists + 1))
-    return _Index(basis, centres, keys, order, bounds, max(1, min(_PROBES, lists)))
+    if lists is not None or n <= _TREE_FROM:
+        side = lists or int(np.clip(round(np.sqrt(n)), 1, 4096))
+        tops, top = np.zeros((1, keys.shape[1]), np.float32), np.zeros(n, np.int64)
+        probing: tuple[int, int, int | None, int] = (1, max(1, min(_PROBES, side)), None, _CHUNK)
+    else:
+        side = int(np.clip(np.ceil(np.sqrt(n / _LEAF)), 1, 256))
+        tops = _centres(keys, side)
+        top = np.concatenate([np.argmax(keys[k : k + 65536] @ tops.T, axis=1)
+                              for k in range(0, n, 65536)])  # fmt: skip
+        probing = (min(_TOPS_PROBED, side), _LEAF_PROBES, _ROW_BEST, _BLOCK)
+    subs = np.zeros((len(tops), side, keys.shape[1]), np.float32)
+    count = np.zeros(len(tops), np.int64)
+    leaf = np.empty(n, np.int64)
+    by_top = np.argsort(top, kind="stable")
+    cut = np.searchsorted(top[by_top], np.arange(len(tops) + 1))
+    for t in range(len(tops)):
+        members = by_top[cut[t] : cut[t + 1]]
+        if len(members) == 0:
+            continue
+        count[t] = k = min(side, len(members))
+        under = keys if len(tops) == 1 else keys[members]
+        subs[t, :k] = _centres(under, k)
+        leaf[members] = t * side + np.argmax(under @ subs[t, :k].T, axis=1)
+    order = np.argsort(leaf, kind="stable")
+    bounds = np.searchsorted(leaf[order], np.arange(len(tops) * side + 1))
+    return _Index(basis, tops, subs, count, np.ascontiguousarray(keys[order]), order, bounds,
+                  *probing)  # fmt: skip
 
 
 def _parts(n: int, workers: int) -> list[tuple[int, int]]:
@@ -277,31 +363,91 @@ def _match_job(job: tuple[Any, ...]) -> tuple[tuple[np.ndarray, ...], int]:
     on) against every key, and how many images that was."""
     index, thumbs, first, threshold, top = job
     kept = _Kept(top)
-    lists = len(index.centres)
-    for start in range(0, len(thumbs), _CHUNK):
-        q = project(thumbs[start : start + _CHUNK], index.basis)  # (b, V, d), unit
-        b, nv, d = q.shape
-        q = q.reshape(b * nv, d)
-        near = _nearest(q @ index.centres.T, index.probes, copy=False)
-        flat_list = near.ravel()
-        flat_query = np.repeat(np.arange(b * nv), index.probes)
-        by_list = np.argsort(flat_list, kind="stable")
-        cut = np.searchsorted(flat_list[by_list], np.arange(lists + 1))
-        for lst in range(lists):
-            qs = flat_query[by_list[cut[lst] : cut[lst + 1]]]
-            members = index.order[index.bounds[lst] : index.bounds[lst + 1]]
-            if len(qs) == 0 or len(members) == 0:
-                continue
-            cos = q[qs] @ index.keys[members].T
-            # Most views match nothing here: find the rows that do from their maxima (one
-            # cheap pass), and look for the matches only in those rows.
-            rows = np.flatnonzero(cos.max(axis=1) >= threshold)
-            if len(rows) == 0:
-                continue
-            ri, mj = np.nonzero(cos[rows] >= threshold)
-            qi = rows[ri]
-            kept.add(first + start + qs[qi] // nv, members[mj], cos[qi, mj], qs[qi] % nv)
+    for start in range(0, len(thumbs), index.block):
+        end = min(len(thumbs), start + index.block)
+        described = [_described(thumbs[s : s + _CHUNK], index) for s in range(start, end, _CHUNK)]
+        q, leaves = (c[0] if len(c) == 1 else np.concatenate(c)
+                     for c in zip(*described, strict=True))  # fmt: skip
+        _scan(q, leaves, index, threshold, first + start, kept)
     return kept.result(), len(thumbs)
+
+
+def _described(thumbs: np.ndarray, index: _Index) -> tuple[np.ndarray, np.ndarray]:
+    """Every view of ``thumbs`` (b * V, d), and the lists each looks in (b * V, k), -1 for none."""
+    q = project(np.asarray(thumbs), index.basis)  # (b, V, d), unit
+    q = q.reshape(-1, q.shape[2])
+    return q, _lists_of(q, index)
+
+
+def _lists_of(q: np.ndarray, index: _Index) -> np.ndarray:
+    """The lists each view looks in: its nearest tops, and under each its nearest lists."""
+    n_tops, side = len(index.tops), index.subs.shape[1]
+    if n_tops == 1:
+        near = np.zeros((len(q), 1), np.int64)
+    else:
+        near = _nearest(q @ index.tops.T, index.tops_probed, copy=False)
+    per = index.probes
+    out = np.full((len(q) * near.shape[1], per), -1, np.int64)
+    flat = near.ravel()
+    by_top = np.argsort(flat, kind="stable")
+    cut = np.searchsorted(flat[by_top], np.arange(n_tops + 1))
+    for t in range(n_tops):
+        rows = by_top[cut[t] : cut[t + 1]]
+        k = int(index.count[t])
+        if len(rows) == 0 or k == 0:
+            continue
+        views_here = q if n_tops == 1 else q[rows // near.shape[1]]
+        best = _nearest(views_here @ index.subs[t, :k].T, min(per, k), copy=False)
+        out[rows, : best.shape[1]] = t * side + best
+    return out.reshape(len(q), -1)
+
+
+def _scan(
+    q: np.ndarray, leaves: np.ndarray, index: _Index, threshold: float, first: int, kept: _Kept
+) -> None:
+    """Every view against the keys of the lists it looks in, list by list; matches to ``kept``
+    (image ``first + view // V``)."""
+    nv = len(VIEWS)
+    flat_list = leaves.ravel()
+    flat_query = np.repeat(np.arange(len(q)), leaves.shape[1])
+    if (flat_list < 0).any():
+        flat_query, flat_list = flat_query[flat_list >= 0], flat_list[flat_list >= 0]
+    by_list = np.argsort(flat_list, kind="stable")
+    flat_list, flat_query = flat_list[by_list], flat_query[by_list]
+    starts = np.flatnonzero(np.r_[True, flat_list[1:] != flat_list[:-1]])
+    ends = np.r_[starts[1:], len(flat_list)]
+    for s0, s1 in zip(starts.tolist(), ends.tolist(), strict=True):
+        b0, b1 = index.bounds[flat_list[s0]], index.bounds[flat_list[s0] + 1]
+        if b1 == b0:
+            continue
+        qs = flat_query[s0:s1]
+        cos = q[qs] @ index.keys[b0:b1].T
+        # Most views match nothing here: find the rows that do from their maxima (one
+        # cheap pass), and look for the matches only in those rows.
+        rows = np.flatnonzero(cos.max(axis=1) >= threshold)
+        if len(rows) == 0:
+            continue
+        ri, mj, score = _hits(cos[rows], threshold, index.row_best)
+        qi = qs[rows[ri]]
+        kept.add(first + qi // nv, index.order[b0 + mj], score, qi % nv)
+
+
+def _hits(cos: np.ndarray, threshold: float, best: int | None) -> tuple[np.ndarray, ...]:
+    """(row, column, cosine) of the entries >= ``threshold``; with ``best``, of each row's
+    ``best`` highest only (ties to the first column). Overwrites ``cos``."""
+    if best is None or best >= cos.shape[1]:
+        ri, mj = np.nonzero(cos >= threshold)
+        return ri, mj, cos[ri, mj]
+    rows = np.arange(len(cos))
+    found = []
+    for _ in range(best):
+        col = np.argmax(cos, axis=1)
+        score = cos[rows, col]
+        ok = score >= threshold
+        found.append((rows[ok], col[ok], score[ok]))
+        cos[rows, col] = -np.inf
+    ri, mj, score = (np.concatenate(c) for c in zip(*found, strict=True))
+    return ri, mj, score
 
 
 def _nearest(scores: np.ndarray, k: int, copy: bool = True) -> np.ndarray:
