@@ -1,25 +1,31 @@
-"""The view search (re-cropped, zoomed, turned copies) at scale: time, pairs and peak memory.
+"""The view search (re-cropped, zoomed, turned copies) at scale: time, pairs, recall, memory.
 
     python bench/bench_views.py [--sizes 10000,100000] [--workers 1,2] [--no-phash]
-                                [--zip ../shared/data/micro-expressions.zip]
+                                [--one-level] [--zip ../shared/data/micro-expressions.zip]
 
 Thumbnails: the 48x48 thumbnails of the real kmirfan archive (9,460 faces); beyond that, each
 extra image is a real one turned by up to 10 degrees, zoomed by 0.85-1.15, shifted by up to 4
 pixels, its brightness and contrast changed and noise added, so the set grows as a real one
-would: with faces, and with more and more re-framed copies of the same photos.
+would: with faces, and with more and more re-framed copies of the same photos. Each set is made
+once, before anything is timed, and kept in the temporary folder as a .npy file (2.3 GB at a
+million) that the cases memory-map: the thumbnails are input, not the search's memory.
 
-For each size, in a fresh process (its own peak memory, its pool's workers included): the view
-search as merge runs it, in one process and on a started pool of workers,
+For each size, in a fresh process (its own peak memory, its pool's workers included: RSS, and
+RssAnon, what the processes allocated without the mapped thumbnails): the view search as merge
+runs it, in one process and on a started pool of workers (above 250,000 images, on that many
+threads), with the share of the re-framed copies it links to another copy of their photo;
 against the plain approaches in the same run: the pHash multi-index search over the same images
-(plain and mirror hashes, radius 8: what finds copies that are not re-framed), and, up to 20,000
+(plain and mirror hashes, radius 8: what finds copies that are not re-framed); up to 20,000
 images, the view search scanning every key for every view (one list: the exact oracle, to say
-what the inverted lists miss).
+what the inverted lists miss); with ``--one-level``, above 250,000 images, the search with one
+level of sqrt(n) lists (what it was before the first level), on the same threads.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -30,7 +36,8 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_ZIP = HERE.parent.parent / "shared" / "data" / "micro-expressions.zip"
 
 
-def thumbs(zip_path: str, n: int, seed: int = 0):  # noqa: ANN201 - numpy array
+def thumbs(zip_path: str, n: int, seed: int = 0):  # noqa: ANN201 - numpy arrays
+    """(n, 48, 48) uint8 thumbnails and, for each, the real photo it was made from."""
     import numpy as np
     from PIL import Image
     from scipy.ndimage import affine_transform
@@ -43,13 +50,15 @@ def thumbs(zip_path: str, n: int, seed: int = 0):  # noqa: ANN201 - numpy array
                                     .resize((THUMB, THUMB), Image.Resampling.LANCZOS))
                          for x in names])  # fmt: skip
     if n <= len(real):
-        return real[:n]
+        return real[:n], np.arange(n)
     rng = np.random.default_rng(seed)
     out = np.empty((n, THUMB, THUMB), np.uint8)
+    source = np.arange(n)
     out[: len(real)] = real
     c = (THUMB - 1) / 2
     for k in range(len(real), n):
-        src = real[rng.integers(len(real))].astype(np.float32)
+        source[k] = rng.integers(len(real))
+        src = real[source[k]].astype(np.float32)
         a, z = np.radians(rng.uniform(-10, 10)), rng.uniform(0.85, 1.15)
         m = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) / z
         shift = rng.uniform(-4, 4, 2)
@@ -57,28 +66,62 @@ def thumbs(zip_path: str, n: int, seed: int = 0):  # noqa: ANN201 - numpy array
                                mode="nearest")  # fmt: skip
         img = img * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20) + rng.normal(0, 4, img.shape)
         out[k] = np.clip(img, 0, 255).astype(np.uint8)
-    return out
+    return out, source
 
 
-def view_case(zip_path: str, n: int, workers: int = 1) -> dict[str, float]:
+def cached(zip_path: str, n: int) -> str:
+    """Where the set of ``n`` thumbnails is kept (made now if it is not there yet)."""
+    import numpy as np
+
+    size = Path(zip_path).stat().st_size
+    base = Path(tempfile.gettempdir()) / f"medata-bench-views-{size}-{n}"
+    done = Path(f"{base}-source.npy")
+    if not done.exists():
+        t, source = thumbs(zip_path, n)
+        np.save(f"{base}-thumbs.npy", t)
+        np.save(f"{base}-source.tmp.npy", source)
+        Path(f"{base}-source.tmp.npy").replace(done)  # last: the set is whole
+    return str(base)
+
+
+def load(base: str):  # noqa: ANN201 - numpy arrays
+    import numpy as np
+
+    return np.load(f"{base}-thumbs.npy", mmap_mode="r"), np.load(f"{base}-source.npy")
+
+
+def linked(pairs, source, real: int = 9460) -> float:  # noqa: ANN001
+    """Share of the re-framed copies paired with another copy of their photo (or with it)."""
+    import numpy as np
+
+    if len(source) <= real:
+        return float("nan")
+    same = source[pairs[:, 0]] == source[pairs[:, 1]]
+    hit = np.zeros(len(source), bool)
+    hit[pairs[same].ravel()] = True
+    return float(hit[real:].mean())
+
+
+def view_case(base: str, workers: int = 1, lists: int | None = None) -> dict[str, float]:
     """The view search in this process, or on a started process pool of ``workers`` (as the
-    merge runs it: the pool's start is not timed)."""
+    merge runs it: the pool's start is not timed; above 250,000 images the search runs on
+    ``workers`` threads of this process instead). ``lists``: one level of that many."""
     from medata.dedupe.verify import verification_pool
     from medata.dedupe.views import search
 
     with verification_pool(workers) as pool:  # started first, as in the merge
-        t = thumbs(zip_path, n)
+        t, source = load(base)
         start = time.perf_counter()
-        found = search(t, pool=pool, workers=workers)
+        found = search(t, pool=pool, workers=workers, lists=lists)
         seconds = time.perf_counter() - start
-    return {"n": n, "seconds": seconds, "pairs": len(found.pairs)}
+    return {"seconds": seconds, "pairs": len(found.pairs), "linked": linked(found.pairs, source)}
 
 
-def oracle_case(zip_path: str, n: int) -> dict[str, float]:
+def oracle_case(base: str) -> dict[str, float]:
     """Scanning every key for every view, and what share of its pairs the lists find."""
     from medata.dedupe.views import search
 
-    t = thumbs(zip_path, n)
+    t, _ = load(base)
     start = time.perf_counter()
     everywhere = search(t, lists=1)
     seconds = time.perf_counter() - start
@@ -88,21 +131,21 @@ def oracle_case(zip_path: str, n: int) -> dict[str, float]:
             "share": found / max(1, len(everywhere.pairs))}  # fmt: skip
 
 
-def phash_case(zip_path: str, n: int) -> dict[str, float]:
+def phash_case(base: str) -> dict[str, float]:
     import numpy as np
     from PIL import Image
 
     from medata.dedupe.search import near_pairs
     from medata.probe import _small, phash_batch  # noqa: PLC2701 - the probe's own pHash input
 
-    t = thumbs(zip_path, n)
-    smalls = np.stack([_small(Image.fromarray(x)) for x in t])
+    t, _ = load(base)
+    smalls = np.stack([_small(Image.fromarray(np.asarray(x))) for x in t])
     hashes = [int(h, 16) for h in phash_batch(smalls)] + [
         int(h, 16) for h in phash_batch(smalls[:, :, ::-1])]  # fmt: skip
     h = np.array(hashes, dtype=np.uint64)
     start = time.perf_counter()
     pairs = near_pairs(h, 8)
-    return {"n": n, "seconds": time.perf_counter() - start, "pairs": len(pairs)}
+    return {"seconds": time.perf_counter() - start, "pairs": len(pairs)}
 
 
 def main() -> None:
@@ -115,26 +158,38 @@ def main() -> None:
         help="the view search in one process (1) and/or on a pool of N workers",
     )
     ap.add_argument("--no-phash", action="store_true", help="skip the pHash search column")
+    ap.add_argument(
+        "--one-level",
+        action="store_true",
+        help="above 250,000 images, also the search with one level of lists",
+    )
     args = ap.parse_args()
     z = str(args.zip)
     print(
-        "| images | workers | view search s | pairs | peak MB | pHash search (plain) s "
-        "| pHash pairs | every key scanned s | its pairs | of them found |"
+        "| images | workers | view search s | pairs | copies linked | peak MB (RSS / anon) "
+        "| pHash search (plain) s | pHash pairs | every key scanned s | its pairs "
+        "| of them found |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n in (int(x) for x in args.sizes.split(",")):
+        base = cached(z, n)
         for w in (int(x) for x in args.workers.split(",")):
-            v = run_isolated("bench_views", f"view_case({z!r}, {n}, {w})")
+            rows = [("", run_isolated("bench_views", f"view_case({base!r}, {w})"))]
+            if args.one_level and n > 250_000:
+                call = f"view_case({base!r}, {w}, {int(round(n**0.5))})"
+                rows.append((" (one level)", run_isolated("bench_views", call)))
             phash, exact = ("-", "-"), ("-", "-", "-")
             if w == int(args.workers.split(",")[0]):
                 if not args.no_phash:
-                    p = run_isolated("bench_views", f"phash_case({z!r}, {n})")
+                    p = run_isolated("bench_views", f"phash_case({base!r})")
                     phash = f"{p['seconds']:.1f}", f"{p['pairs']:,}"
                 if n <= 20_000:
-                    e = run_isolated("bench_views", f"oracle_case({z!r}, {n})")
+                    e = run_isolated("bench_views", f"oracle_case({base!r})")
                     exact = f"{e['seconds']:.1f}", f"{e['pairs']:,}", f"{e['share']:.1%}"
-            print(f"| {n:,} | {w} | {v['seconds']:.1f} | {v['pairs']:,} | {v['peak_mb']:.0f} "
-                  f"| {' | '.join(phash)} | {' | '.join(exact)} |", flush=True)  # fmt: skip
+            for label, v in rows:
+                print(f"| {n:,}{label} | {w} | {v['seconds']:.1f} | {v['pairs']:,} "
+                      f"| {v['linked']:.1%} | {v['peak_mb']:.0f} / {v['anon_mb']:.0f} "
+                      f"| {' | '.join(phash)} | {' | '.join(exact)} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

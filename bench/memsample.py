@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 
-def tree_rss(root: int) -> int:
+def tree_rss(root: int, field: str = "VmRSS:") -> int:
+    """Summed ``field`` of /proc/PID/status over ``root`` and its descendants, in bytes
+    (``RssAnon:``: what the processes allocated, without the pages of files they map)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -22,7 +24,7 @@ def tree_rss(root: int) -> int:
         todo.extend(children.get(pid, []))
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     total += int(line.split()[1]) * 1024
         except OSError:
             pass
@@ -60,32 +62,41 @@ class PeakMemory:
 def run_watched(cmd: list[str], interval: float = 0.02) -> tuple[str, float, float]:
     """Run ``cmd``; its stdout, wall seconds and peak summed RSS (MB) of its process tree,
     sampled from outside (a sampler thread inside would change how pools start workers)."""
+    out, seconds, peak, _ = run_watched_anon(cmd, interval)
+    return out, seconds, peak
+
+
+def run_watched_anon(cmd: list[str], interval: float = 0.02) -> tuple[str, float, float, float]:
+    """``run_watched``, and the peak summed RssAnon (MB): memory the processes allocated,
+    without pages of files they map (a memory-mapped input counts in RSS only)."""
     import subprocess
 
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak = 0
+    peak = anon = 0
     while proc.poll() is None:
         peak = max(peak, tree_rss(proc.pid))
+        anon = max(anon, tree_rss(proc.pid, "RssAnon:"))
         time.sleep(interval)
     out, _ = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])}... failed with status {proc.returncode}")
-    return out, time.perf_counter() - t, peak / 2**20
+    return out, time.perf_counter() - t, peak / 2**20, anon / 2**20
 
 
 def run_isolated(module: str, call: str) -> dict[str, float]:
     """``module.call`` (an expression returning a JSON-able dict) in a fresh interpreter, with
-    the peak memory of its process tree added as ``peak_mb``."""
+    the peak memory of its process tree added as ``peak_mb`` (RSS) and ``anon_mb`` (RssAnon)."""
     import json
     import sys
 
     here = str(Path(__file__).resolve().parent)
     code = (f"import json, sys; sys.path.insert(0, {here!r}); import {module} as b; "
             f"print(json.dumps(b.{call}))")  # fmt: skip
-    out, _, peak_mb = run_watched([sys.executable, "-c", code])
+    out, _, peak_mb, anon_mb = run_watched_anon([sys.executable, "-c", code])
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     result["peak_mb"] = peak_mb
+    result["anon_mb"] = anon_mb
     return result
 
 

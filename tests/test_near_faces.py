@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -301,6 +301,46 @@ def test_cutting_the_view_matches_in_parts_keeps_exactly_what_one_cut_keeps(matc
         kept.add(i[at:], j[at:], cos[at:], view[at:])
     for got, want in zip(kept.result(), whole, strict=True):
         assert np.array_equal(got, want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 9), st.integers(0, 9), st.integers(-3, 5), st.integers(0, 3)),
+        max_size=60,
+    ),
+    st.integers(1, 3),
+)
+@example([(0, 1, 3, 0), (1, 0, 3, 0)], 1)  # one pair, seen from both ends alike
+@example([(2, 5, 4, 1), (5, 2, 4, 0), (2, 3, 4, 0), (3, 5, 4, 0)], 1)  # ties across pairs
+def test_the_match_cut_keeps_each_pairs_best_match_and_each_images_best_pairs(matches, top):
+    from collections import Counter
+
+    from medata.dedupe.views import _select
+
+    i, j, score, view = (np.array([m[k] for m in matches], dtype=np.int64) for k in range(4))
+    cos = (score / 7).astype(np.float32)  # ties, and negative cosines
+    # The definition, one match at a time: of each unordered pair its best match (highest
+    # cosine, then lowest view, then seen from the first image); the pairs best first (ties:
+    # by the pair); a pair stays while either image has fewer than ``top`` better pairs.
+    best: dict[tuple[int, int], tuple[tuple[float, int, bool], int]] = {}
+    for k, (a, b) in enumerate(zip(i.tolist(), j.tolist(), strict=True)):
+        if a == b:
+            continue
+        pair = (min(a, b), max(a, b))
+        rank = (-float(cos[k]), int(view[k]), a != pair[0])
+        if pair not in best or rank < best[pair][0]:
+            best[pair] = (rank, k)
+    seen: Counter[int] = Counter()
+    want = []
+    for pair, (rank, k) in sorted(best.items(), key=lambda kv: (kv[1][0][0], kv[0])):
+        if seen[pair[0]] < top or seen[pair[1]] < top:
+            want.append(k)
+        seen[pair[0]] += 1
+        seen[pair[1]] += 1
+    got = _select(i, j, cos, view, top)
+    for column, expected in zip(got, (i, j, cos, view), strict=True):
+        assert np.array_equal(column, expected[want])
 
 
 def test_the_view_search_holds_only_each_images_best_matches_and_finds_the_same_pairs(

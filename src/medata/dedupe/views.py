@@ -122,7 +122,7 @@ def _blurred(thumbs: np.ndarray) -> np.ndarray:
     gives, up to float rounding), one column per image: the layout the samplers multiply.
     Two passes of matrix products over all images at once, no transposed copy of floats."""
     n = len(thumbs)
-    x = np.ascontiguousarray(thumbs.transpose(1, 2, 0), dtype=np.float32)  # (y, x, n)
+    x = np.ascontiguousarray(thumbs.transpose(1, 2, 0)).astype(np.float32)  # (y, x, n)
     x = (_BLUR @ x.reshape(THUMB, THUMB * n)).reshape(THUMB, THUMB, n)  # blurred along y
     return np.matmul(_BLUR[None], x).reshape(THUMB * THUMB, n)  # and along x, per row
 
@@ -178,11 +178,9 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return np.where(norm > 1e-6, x / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
 
 
-def _basis(keys: np.ndarray) -> np.ndarray:
-    """Principal directions of the keys (uncentred: cosines between keys are kept)."""
-    step = max(1, len(keys) // _KMEANS_SAMPLE)
-    sample = keys[::step].astype(np.float64)
-    _, _, vt = np.linalg.svd(sample, full_matrices=False)
+def _basis(sample: np.ndarray) -> np.ndarray:
+    """Principal directions of a sample of keys (uncentred: cosines between keys are kept)."""
+    _, _, vt = np.linalg.svd(sample.astype(np.float64), full_matrices=False)
     dims = min(_DIMS, vt.shape[0])
     return vt[:dims].T.astype(np.float32)
 
@@ -313,14 +311,24 @@ def _index(
     n = len(thumbs)
     chunks = (thumbs[k : k + _CHUNK] for k in range(0, n, _CHUNK))
     if pool is None:
-        keys_full = np.concatenate([key_vectors(c) for c in chunks])
+        described: Iterable[np.ndarray] = map(key_vectors, chunks)
     else:
         from medata.cluster import in_order
 
-        keys_full = np.concatenate(list(in_order(pool, key_vectors, chunks, window)))
-    basis = _basis(keys_full)
-    keys = _unit(keys_full @ basis)
-    del keys_full
+        described = in_order(pool, key_vectors, chunks, window)
+    step = max(1, n // _KMEANS_SAMPLE)
+    if lists is None and n > _TREE_FROM:
+        # The principal directions from an evenly spaced sample first, then each chunk's keys
+        # projected as they come: the full keys (144 floats an image) are never all held.
+        sample = [key_vectors(np.asarray(thumbs[k : k + _CHUNK * step : step]))
+                  for k in range(0, n, _CHUNK * step)]  # fmt: skip
+        basis = _basis(np.concatenate(sample))
+        keys = np.concatenate([_unit(k @ basis) for k in described])
+    else:
+        keys_full = np.concatenate(list(described))
+        basis = _basis(keys_full[::step])
+        keys = _unit(keys_full @ basis)
+        del keys_full
     if lists is not None or n <= _TREE_FROM:
         side = lists or int(np.clip(round(np.sqrt(n)), 1, 4096))
         tops, top = np.zeros((1, keys.shape[1]), np.float32), np.zeros(n, np.int64)
@@ -363,17 +371,24 @@ def _match_job(job: tuple[Any, ...]) -> tuple[tuple[np.ndarray, ...], int]:
     on) against every key, and how many images that was."""
     index, thumbs, first, threshold, top = job
     kept = _Kept(top)
+    nv, d = len(VIEWS), index.basis.shape[1]
     for start in range(0, len(thumbs), index.block):
         end = min(len(thumbs), start + index.block)
-        described = [_described(thumbs[s : s + _CHUNK], index) for s in range(start, end, _CHUNK)]
-        q, leaves = (c[0] if len(c) == 1 else np.concatenate(c)
-                     for c in zip(*described, strict=True))  # fmt: skip
+        if end - start <= _CHUNK:
+            q, leaves = _described(thumbs[start:end], index)
+        else:  # filled chunk by chunk: no second copy of the block's views
+            q = np.empty(((end - start) * nv, d), np.float32)
+            leaves = np.empty(((end - start) * nv, index.tops_probed * index.probes), np.int32)
+            for s in range(start, end, _CHUNK):
+                at = slice((s - start) * nv, (min(end, s + _CHUNK) - start) * nv)
+                q[at], leaves[at] = _described(thumbs[s : min(end, s + _CHUNK)], index)
         _scan(q, leaves, index, threshold, first + start, kept)
     return kept.result(), len(thumbs)
 
 
 def _described(thumbs: np.ndarray, index: _Index) -> tuple[np.ndarray, np.ndarray]:
-    """Every view of ``thumbs`` (b * V, d), and the lists each looks in (b * V, k), -1 for none."""
+    """Every view of ``thumbs`` (b * V, d), and the lists each looks in (b * V, k), -1 for
+    none."""
     q = project(np.asarray(thumbs), index.basis)  # (b, V, d), unit
     q = q.reshape(-1, q.shape[2])
     return q, _lists_of(q, index)
@@ -387,7 +402,7 @@ def _lists_of(q: np.ndarray, index: _Index) -> np.ndarray:
     else:
         near = _nearest(q @ index.tops.T, index.tops_probed, copy=False)
     per = index.probes
-    out = np.full((len(q) * near.shape[1], per), -1, np.int64)
+    out = np.full((len(q) * near.shape[1], per), -1, np.int32)
     flat = near.ravel()
     by_top = np.argsort(flat, kind="stable")
     cut = np.searchsorted(flat[by_top], np.arange(n_tops + 1))
@@ -409,7 +424,7 @@ def _scan(
     (image ``first + view // V``)."""
     nv = len(VIEWS)
     flat_list = leaves.ravel()
-    flat_query = np.repeat(np.arange(len(q)), leaves.shape[1])
+    flat_query = np.repeat(np.arange(len(q), dtype=np.int32), leaves.shape[1])
     if (flat_list < 0).any():
         flat_query, flat_list = flat_query[flat_list >= 0], flat_list[flat_list >= 0]
     by_list = np.argsort(flat_list, kind="stable")
@@ -428,7 +443,7 @@ def _scan(
         if len(rows) == 0:
             continue
         ri, mj, score = _hits(cos[rows], threshold, index.row_best)
-        qi = qs[rows[ri]]
+        qi = qs[rows[ri]].astype(np.int64)
         kept.add(first + qi // nv, index.order[b0 + mj], score, qi % nv)
 
 
@@ -501,17 +516,29 @@ def _select(
     i, j, cos, view = i[keep], j[keep], cos[keep], view[keep]
     if len(i) == 0:
         return i, j, cos, view
-    a, b = np.minimum(i, j), np.maximum(i, j)
-    # Best first; ties broken by the pair, the view and its side, so that the result never
-    # depends on the order things were found in.
-    order = np.lexsort((i, view, b, a, -cos))
-    i, j, a, b, cos, view = i[order], j[order], a[order], b[order], cos[order], view[order]
-    _, first = np.unique(a.astype(np.int64) * (int(b.max()) + 1) + b, return_index=True)
-    first = np.sort(first)  # still best first
+    a, b = np.minimum(i, j).astype(np.int64), np.maximum(i, j).astype(np.int64)
+    pair = a * (int(b.max()) + 1) + b  # in the order of (a, b)
+    # Each pair's best match: the highest cosine, then the lowest view, then the first image's
+    # view; the pairs best first, ties broken by the pair: the result never depends on the
+    # order things were found in. (Two sort keys of one integer each: several times faster
+    # than sorting on five.)
+    worse = _descending(cos)
+    within = (worse << 32) | (view.astype(np.int64) << 1) | (i == b).astype(np.int64)
+    order = np.lexsort((within, pair))
+    by_pair = pair[order]
+    first = order[np.r_[True, by_pair[1:] != by_pair[:-1]]]
+    first = first[np.lexsort((pair[first], worse[first]))]
     i, j, a, b, cos, view = i[first], j[first], a[first], b[first], cos[first], view[first]
     ranks = _rank_within(np.stack([a, b], axis=1).ravel()).reshape(-1, 2)
     keep = (ranks < top).any(axis=1)
     return i[keep], j[keep], cos[keep], view[keep]
+
+
+def _descending(cos: np.ndarray) -> np.ndarray:
+    """Integers in the order of decreasing float32 ``cos`` (the bits of -cos, negatives
+    flipped so that they count down)."""
+    bits = (-cos.astype(np.float32)).view(np.int32).astype(np.int64)
+    return bits ^ ((bits >> 31) & 0x7FFFFFFF)
 
 
 def _found(i: np.ndarray, j: np.ndarray, cos: np.ndarray, view: np.ndarray) -> Found:
