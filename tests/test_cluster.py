@@ -217,3 +217,50 @@ def test_a_merge_on_dask_cancelled_mid_probe_leaves_no_output(demo_sources, thre
     assert all(name.endswith(".medata-cache.sqlite") for name in leftovers), leftovers
     with distributed.Client(threads_cluster.scheduler_address) as client:
         assert not client.processing() or all(not v for v in client.processing().values())
+
+
+def test_a_large_view_search_on_dask_sends_the_index_once_and_finds_what_threads_find(
+    threads_cluster, monkeypatch
+):
+    import numpy as np
+    from scipy.ndimage import gaussian_filter, zoom
+
+    from medata.cluster import ClusterMap
+    from medata.dedupe import views
+
+    rng = np.random.default_rng(7)
+    base = gaussian_filter(rng.normal(size=(200, 96, 96)), (0, 4, 4))
+    twins = np.stack([zoom(b[8:88, 6:86], 96 / 80, order=1)[:96, :96] for b in base[:60]])
+    stack = np.concatenate([base, twins])[:, ::2, ::2]
+    stack = ((stack - stack.min()) / np.ptp(stack) * 255).astype(np.uint8)
+    # 260 images over 100: two levels, in blocks of 64 images (five parts).
+    for name, value in (("_POOLED", 100), ("_TREE_FROM", 100), ("_LEAF", 16), ("_CHUNK", 32),
+                        ("_BLOCK", 64)):  # fmt: skip
+        monkeypatch.setattr(views, name, value)
+    threads = views.search(stack, workers=2)
+    with distributed.Client(threads_cluster) as client:
+        scattered: list[dict] = []
+        scatter = client.scatter
+
+        def watched_scatter(data, **kw):  # noqa: ANN001, ANN202
+            scattered.append(kw)
+            return scatter(data, **kw)
+
+        monkeypatch.setattr(client, "scatter", watched_scatter)
+        named: list[str] = []  # what each part carries in place of the index
+
+        class Watched(ClusterMap):
+            def map(self, fn, jobs, **kw):  # noqa: ANN001, ANN202
+                return super().map(fn, (named.append(type(j[0]).__name__) or j for j in jobs))
+
+        done: list[int] = []
+        with distributed.get_task_stream(client) as stream:
+            dask = views.search(stack, pool=Watched(client), workers=2, advance=done.append)
+    assert scattered == [{"broadcast": True}] and named == ["Future"] * 5
+    assert done == [64] * 4 + [4]
+    ran = [str(task["key"]) for task in stream.data]
+    assert sum("match_job" in key for key in ran) == 5, ran  # every part, on the cluster
+    found = {tuple(p) for p in dask.pairs.tolist()}
+    assert sum((k, 200 + k) in found for k in range(60)) >= 54
+    assert np.array_equal(threads.pairs, dask.pairs) and np.array_equal(threads.cosine, dask.cosine)
+    assert np.array_equal(threads.start, dask.start)

@@ -333,7 +333,7 @@ def test_the_match_cut_keeps_each_pairs_best_match_and_each_images_best_pairs(ma
             best[pair] = (rank, k)
     seen: Counter[int] = Counter()
     want = []
-    for pair, (rank, k) in sorted(best.items(), key=lambda kv: (kv[1][0][0], kv[0])):
+    for pair, (_, k) in sorted(best.items(), key=lambda kv: (kv[1][0][0], kv[0])):
         if seen[pair[0]] < top or seen[pair[1]] < top:
             want.append(k)
         seen[pair[0]] += 1
@@ -392,9 +392,9 @@ def test_the_view_search_on_a_pool_of_workers_finds_exactly_what_one_process_fin
     alone_done: list[int] = []
     alone = views.search(stack, advance=alone_done.append)
     assert alone_done == [32] * 6 + [18] and len(alone.pairs) >= 50
-    from medata import cluster
-
     from concurrent.futures import ProcessPoolExecutor
+
+    from medata import cluster
 
     handed: list[int] = []  # parts handed to the process pool
     in_order = cluster.in_order

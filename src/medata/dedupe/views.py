@@ -243,13 +243,18 @@ def search(
     carrying the keys: the same result as here (each part keeps its images' best matches, and
     a cut of parts keeps what one cut keeps). Beyond, every part would carry a copy of the
     keys: the work runs on ``workers`` threads of this process instead (default one per core),
-    which share them; numpy's matrix products let go of the interpreter's lock."""
+    which share them (numpy's matrix products let go of the interpreter's lock), or, given a
+    Dask cluster's ``ClusterMap``, on its workers, each sent the index once."""
     n = len(thumbs)
     top = TOP if top is None else top
     if n < 2:
         return _NOTHING
     if n > _POOLED:
-        return _threaded(thumbs, threshold, top, advance, lists, workers or os.cpu_count() or 1)
+        from medata.cluster import ClusterMap
+
+        cluster = pool if isinstance(pool, ClusterMap) else None
+        threads = workers or os.cpu_count() or 1
+        return _threaded(thumbs, threshold, top, advance, lists, threads, cluster)
     index = _index(thumbs, lists)
     workers = 1 if pool is None else (workers or os.cpu_count() or 1)
     parts = _parts(n, workers)
@@ -283,8 +288,11 @@ def _threaded(
     advance: Callable[[int], None] | None,
     lists: int | None,
     threads: int,
+    cluster: Any = None,
 ) -> Found:
-    """The search on ``threads`` threads sharing one index, each matrix product on one core."""
+    """The index built on ``threads`` threads of this process, each matrix product on one core;
+    the views matched there too, sharing it, or with ``cluster`` (a ``ClusterMap``) on the Dask
+    cluster, where the index is sent to each worker once (scattered) and every part names it."""
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits
@@ -294,8 +302,15 @@ def _threaded(
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         index = _index(thumbs, lists, pool=pool, window=threads + 1)
         n, step = len(thumbs), index.block
-        jobs = ((index, thumbs[a : a + step], a, threshold, top) for a in range(0, n, step))
-        return _collect(in_order(pool, _match_job, jobs, threads + 1), top, advance)
+        if cluster is None:
+            jobs = ((index, thumbs[a : a + step], a, threshold, top) for a in range(0, n, step))
+            return _collect(in_order(pool, _match_job, jobs, threads + 1), top, advance)
+    shared = cluster.client.scatter(index, broadcast=True)
+    try:
+        jobs = ((shared, thumbs[a : a + step], a, threshold, top) for a in range(0, n, step))
+        return _collect(in_order(cluster, _match_job, jobs, 0), top, advance)
+    finally:
+        cluster.client.cancel(shared)
 
 
 def _index(
