@@ -54,7 +54,7 @@ _LEAF = 256  # keys per list under the first level, about
 _TOPS_PROBED = 3
 _LEAF_PROBES = 2
 _ROW_BEST = 2  # under the first level, a view keeps its best keys of a list, no more
-_BLOCK = 8 * _CHUNK  # images matched list by list together under the first level
+_BLOCK = 4 * _CHUNK  # images matched list by list together under the first level
 _KMEANS_ROUNDS = 6
 _FLAT = 0.1 * GRID  # the norm of a window whose grid varies by ~0.1 grey level
 
@@ -507,7 +507,10 @@ class _Kept:
         self.buffered = 0
 
     def add(self, i: np.ndarray, j: np.ndarray, cos: np.ndarray, view: np.ndarray) -> None:
-        self.parts.append((i, j, cos, view))
+        # Held as 4 + 4 + 4 + 1 bytes a match (positions under 2**31, 38 views).
+        held = (i.astype(np.int32, copy=False), j.astype(np.int32, copy=False),
+                cos.astype(np.float32, copy=False), view.astype(np.int8, copy=False))  # fmt: skip
+        self.parts.append(held)
         self.buffered += len(i)
         if self.buffered > self.compact_at:
             selected = self.result()
@@ -516,7 +519,7 @@ class _Kept:
 
     def result(self) -> tuple[np.ndarray, ...]:
         if not self.parts:
-            return tuple(np.empty(0, t) for t in (np.int64, np.int64, np.float32, np.int64))
+            return tuple(np.empty(0, t) for t in (np.int32, np.int32, np.float32, np.int8))
         i, j, cos, view = (np.concatenate(c) for c in zip(*self.parts, strict=True))
         return _select(i, j, cos, view, self.top)
 
