@@ -10,9 +10,11 @@ agree (cosine >= ``THRESHOLD``) although the pictures as a whole do not.
 
 The search is exact in what it scores and approximate only in where it looks: keys are cut to
 ``_DIMS`` principal components and grouped into lists by spherical k-means (an inverted file);
-every view looks in the ``_PROBES`` lists whose centres it is nearest to. Everything is
-deterministic: fixed starts, fixed chunks, no random state. What is found here are only
-candidates: ``medata.dedupe.verify`` decides.
+every view looks in the ``_PROBES`` lists whose centres it is nearest to. Above ``_TREE_FROM``
+images the lists sit under a first level of centres, so that a view compares itself with a few
+thousand keys and centres instead of ~sqrt(n) centres and 3 lists of ~sqrt(n) keys. Everything
+is deterministic: fixed starts, fixed chunks and blocks, no random state. What is found here
+are only candidates: ``medata.dedupe.verify`` decides.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ _TREE_FROM = _POOLED
 _LEAF = 256  # keys per list under the first level, about
 _TOPS_PROBED = 3
 _LEAF_PROBES = 2
-_ROW_BEST = 2  # under the first level, a view keeps its best keys of a list, no more
+_ROW_BEST = 2  # under the first level, a view keeps at most this many keys of a list
 _BLOCK = 4 * _CHUNK  # images matched list by list together under the first level
 _KMEANS_ROUNDS = 6
 _FLAT = 0.1 * GRID  # the norm of a window whose grid varies by ~0.1 grey level
