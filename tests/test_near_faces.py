@@ -449,3 +449,11 @@ def test_the_view_search_of_a_large_set_goes_through_a_first_level_and_still_fin
     # Every pair it reports is a real match: scanning every key finds it too.
     everywhere = {tuple(p) for p in views.search(stack, top=10**6, lists=1).pairs.tolist()}
     assert found <= everywhere and len(found) >= 0.8 * len(everywhere)
+    # A view keeps only its best keys of a list, but never fewer than asked for: 200 copies of
+    # one picture (all in one list) are 19,900 pairs, and each image's 2 best with top=2.
+    same = np.repeat(stack[:1], 200, axis=0)
+    assert len(views.search(same, top=10**6).pairs) == 200 * 199 // 2
+    kept = views.search(same).pairs
+    assert np.bincount(kept.ravel(), minlength=200).min() >= 2
+    # Blank pictures have no direction: nothing, under the first level too.
+    assert len(views.search(np.full((300, THUMB, THUMB), 128, np.uint8)).pairs) == 0

@@ -399,7 +399,7 @@ def _match_job(job: tuple[Any, ...]) -> tuple[tuple[np.ndarray, ...], int]:
             for s in range(start, end, _CHUNK):
                 at = slice((s - start) * nv, (min(end, s + _CHUNK) - start) * nv)
                 q[at], leaves[at] = _described(thumbs[s : min(end, s + _CHUNK)], index)
-        _scan(q, leaves, index, threshold, first + start, kept)
+        _scan(q, leaves, index, threshold, first + start, kept, top)
     return kept.result(), len(thumbs)
 
 
@@ -435,11 +435,19 @@ def _lists_of(q: np.ndarray, index: _Index) -> np.ndarray:
 
 
 def _scan(
-    q: np.ndarray, leaves: np.ndarray, index: _Index, threshold: float, first: int, kept: _Kept
+    q: np.ndarray,
+    leaves: np.ndarray,
+    index: _Index,
+    threshold: float,
+    first: int,
+    kept: _Kept,
+    top: int,
 ) -> None:
     """Every view against the keys of the lists it looks in, list by list; matches to ``kept``
-    (image ``first + view // V``)."""
+    (image ``first + view // V``). A view keeps at most ``index.row_best`` keys of a list, and
+    never fewer than ``top`` (an image's best pairs may all be in one list)."""
     nv = len(VIEWS)
+    best = None if index.row_best is None else max(index.row_best, top)
     flat_list = leaves.ravel()
     flat_query = np.repeat(np.arange(len(q), dtype=np.int32), leaves.shape[1])
     if (flat_list < 0).any():
@@ -459,7 +467,7 @@ def _scan(
         rows = np.flatnonzero(cos.max(axis=1) >= threshold)
         if len(rows) == 0:
             continue
-        ri, mj, score = _hits(cos[rows], threshold, index.row_best)
+        ri, mj, score = _hits(cos[rows], threshold, best)
         qi = qs[rows[ri]].astype(np.int64)
         kept.add(first + qi // nv, index.order[b0 + mj], score, qi % nv)
 
