@@ -223,20 +223,15 @@ def test_a_large_view_search_on_dask_sends_the_index_once_and_finds_what_threads
     threads_cluster, monkeypatch
 ):
     import numpy as np
-    from scipy.ndimage import gaussian_filter, zoom
 
     from medata.cluster import ClusterMap
     from medata.dedupe import views
 
-    rng = np.random.default_rng(7)
-    base = gaussian_filter(rng.normal(size=(200, 96, 96)), (0, 4, 4))
-    twins = np.stack([zoom(b[8:88, 6:86], 96 / 80, order=1)[:96, :96] for b in base[:60]])
-    stack = np.concatenate([base, twins])[:, ::2, ::2]
-    stack = ((stack - stack.min()) / np.ptp(stack) * 255).astype(np.uint8)
+    from .test_near_faces import first_level_at_small_scale, smooth_twins
+
+    stack = smooth_twins(seed=7, count=200, copies=60)
     # 260 images over 100: two levels, in blocks of 64 images (five parts).
-    for name, value in (("_POOLED", 100), ("_TREE_FROM", 100), ("_LEAF", 16), ("_CHUNK", 32),
-                        ("_BLOCK", 64)):  # fmt: skip
-        monkeypatch.setattr(views, name, value)
+    first_level_at_small_scale(monkeypatch)
     threads = views.search(stack, workers=2)
     with distributed.Client(threads_cluster) as client:
         scattered: list[dict] = []

@@ -29,6 +29,28 @@ from .test_security import generic_source
 EXPRESSIONS = ["anger", "disgust", "fear", "happy", "neutral", "sad", "surprised"]
 
 
+def smooth_twins(seed: int, count: int, copies: int) -> np.ndarray:
+    """``count`` smooth random 48x48 pictures (blurred noise), then a re-framed copy (an 80%
+    crop, zoomed back) of each of the first ``copies``, in that order."""
+    from scipy.ndimage import gaussian_filter, zoom
+
+    rng = np.random.default_rng(seed)
+    base = gaussian_filter(rng.normal(size=(count, 96, 96)), (0, 4, 4))
+    twins = np.stack([zoom(b[8:88, 6:86], 96 / 80, order=1)[:96, :96] for b in base[:copies]])
+    stack = np.concatenate([base, twins])[:, ::2, ::2]
+    return ((stack - stack.min()) / np.ptp(stack) * 255).astype(np.uint8)
+
+
+def first_level_at_small_scale(monkeypatch) -> None:
+    """The view search as a million images would run, at a few hundred: two levels and threads
+    over 100 images, lists of about 16 keys, blocks of two 32-image chunks."""
+    from medata.dedupe import views
+
+    for name, value in (("_POOLED", 100), ("_TREE_FROM", 100), ("_LEAF", 16), ("_CHUNK", 32),
+                        ("_BLOCK", 64)):  # fmt: skip
+        monkeypatch.setattr(views, name, value)
+
+
 def _png(im: Image.Image) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "PNG")
@@ -376,17 +398,12 @@ def test_the_view_search_holds_only_each_images_best_matches_and_finds_the_same_
 
 
 def test_the_view_search_on_a_pool_of_workers_finds_exactly_what_one_process_finds(monkeypatch):
-    from scipy.ndimage import gaussian_filter, zoom
 
     from medata.dedupe import views
     from medata.dedupe.verify import verification_pool
 
-    rng = np.random.default_rng(4)
-    base = gaussian_filter(rng.normal(size=(150, 96, 96)), (0, 4, 4))
     # Re-framed copies of the first 60, after all the others: matches across the parts.
-    twins = np.stack([zoom(b[8:88, 6:86], 96 / 80, order=1)[:96, :96] for b in base[:60]])
-    stack = np.concatenate([base, twins])[:, ::2, ::2]
-    stack = ((stack - stack.min()) / np.ptp(stack) * 255).astype(np.uint8)
+    stack = smooth_twins(seed=4, count=150, copies=60)
     monkeypatch.setattr(views, "_CHUNK", 32)  # 7 chunks: several parts on two workers
     assert len(views._parts(len(stack), 2)) >= 3
     alone_done: list[int] = []
@@ -422,20 +439,10 @@ def test_the_view_search_on_a_pool_of_workers_finds_exactly_what_one_process_fin
 def test_the_view_search_of_a_large_set_goes_through_a_first_level_and_still_finds_the_crops(
     monkeypatch,
 ):
-    from scipy.ndimage import gaussian_filter, zoom
-
     from medata.dedupe import views
 
-    rng = np.random.default_rng(6)
-    base = gaussian_filter(rng.normal(size=(360, 96, 96)), (0, 4, 4))
-    twins = np.stack([zoom(b[8:88, 6:86], 96 / 80, order=1)[:96, :96] for b in base[:100]])
-    stack = np.concatenate([base, twins])[:, ::2, ::2]
-    stack = ((stack - stack.min()) / np.ptp(stack) * 255).astype(np.uint8)
-    # As a million images would be searched, at this size: 460 images over 100 (threads and
-    # two levels), lists of about 16 keys under 6 tops, blocks of two 32-image chunks.
-    for name, value in (("_POOLED", 100), ("_TREE_FROM", 100), ("_LEAF", 16), ("_CHUNK", 32),
-                        ("_BLOCK", 64)):  # fmt: skip
-        monkeypatch.setattr(views, name, value)
+    stack = smooth_twins(seed=6, count=360, copies=100)
+    first_level_at_small_scale(monkeypatch)  # 460 images: 6 tops
     tops: list[int] = []
     lists_of = views._lists_of
     monkeypatch.setattr(views, "_lists_of", lambda q, i: tops.append(len(i.tops)) or lists_of(q, i))
