@@ -64,14 +64,14 @@ def components_case(n: int, threshold: int) -> dict[str, object]:
 def plain_case(n: int, threshold: int) -> dict[str, object]:
     import numpy as np
 
-    from medata.dedupe.search import _chunk_pairs, _chunks, _sorted_pairs, choose_chunks
+    from medata.dedupe.search import _chunk_pairs, _chunks, choose_chunks, unique_pairs
 
     h, _, _ = simulated(n, threshold)
     t = time.perf_counter()
     m = choose_chunks(n, threshold)
     found = [p for shift, bits in _chunks(m)
              for p in _chunk_pairs(h, shift, bits, threshold // m, threshold)]  # fmt: skip
-    pairs = _sorted_pairs(np.concatenate(found))
+    pairs = unique_pairs(np.concatenate(found))
     return {"n": n, "seconds": time.perf_counter() - t, "pairs": len(pairs)}
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from medata import InputSpec, MergeOptions, merge, validate
+from medata.dedupe import search as search_module
 from medata.dedupe.groups import DEFAULT_THRESHOLD, byte_identical_summary, find_groups
 from medata.dedupe.resolve import ConflictPolicy, DedupePolicy, LeakPolicy, resolve
 from medata.dedupe.search import (
@@ -68,14 +69,62 @@ def test_repeated_hashes_are_searched_once_and_still_give_every_brute_force_pair
     assert np.array_equal(fast, brute_force_pairs(hashes, threshold))
 
 
+@pytest.mark.parametrize("at_once", [1, 5, 64, None])
+def test_full_buckets_checked_a_few_candidates_at_a_time_give_the_brute_force_pairs(at_once):
+    # A photo and its many copies hash alike and fill the chunk tables' buckets; their
+    # candidates are checked in bounded slices, which must not change what is found.
+    rng = np.random.default_rng(3)
+    centres = rng.integers(0, 2**63, size=12, dtype=np.int64).astype(np.uint64)
+    flips = rng.integers(0, 64, size=(600, 3)).astype(np.uint64)
+    h = centres[np.arange(600) % 12]
+    for k in range(3):
+        h = h ^ (np.uint64(1) << flips[:, k]) * (rng.random(600) < 0.6).astype(np.uint64)
+    kept = search_module._CANDIDATES
+    search_module._CANDIDATES = kept if at_once is None else at_once
+    try:
+        found = near_pairs(h, 8, brute_below=0)
+    finally:
+        search_module._CANDIDATES = kept
+    expected = brute_force_pairs(h, 8)
+    assert len(expected) > 10_000  # dense: about 15,000 pairs
+    assert np.array_equal(found, expected)
+
+
+def test_candidate_slices_cover_every_bucket_once_and_stay_under_the_limit():
+    sizes = np.array([3, 3, 9, 1, 2, 2, 2, 20, 1], dtype=np.int64)
+    spans = search_module._spans(sizes, 6)
+    assert [i for lo, hi in spans for i in range(lo, hi)] == list(range(len(sizes)))
+    assert all(sizes[lo:hi].sum() <= 6 or hi - lo == 1 for lo, hi in spans)
+    assert len(spans) == 6  # [3, 3] [9] [1, 2, 2] [2] [20] [1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 2**40), st.integers(0, 2**40)), max_size=60),
+    st.sampled_from([search_module._KEY_SPAN, 7]),
+)
+def test_distinct_pairs_come_out_as_sorting_the_rows_gives_them(rows, span):
+    # One integer key per row, or (past the key's span) the rows themselves: the same either way.
+    pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    pairs = np.concatenate([pairs, pairs[: len(pairs) // 2]])  # some rows twice
+    expected = np.unique(pairs, axis=0) if len(pairs) else pairs
+    kept, search_module._KEY_SPAN = search_module._KEY_SPAN, span
+    try:
+        got = search_module.unique_pairs(pairs)
+    finally:
+        search_module._KEY_SPAN = kept
+    assert got.dtype == np.int64 and got.shape == expected.shape
+    assert np.array_equal(got, expected)
+
+
 @settings(max_examples=60, deadline=None)
 @given(hash_sets(), st.integers(0, 6), st.integers(1, 4))
 def test_block_tables_return_exactly_the_brute_force_pairs(hashes, threshold, extra):
     """The plan for millions of hashes at small radii, forced on small sets."""
-    from medata.dedupe.search import _block_pairs, _sorted_pairs
+    from medata.dedupe.search import _block_pairs, unique_pairs
 
     found = list(_block_pairs(hashes, threshold + extra, threshold))
-    fast = _sorted_pairs(np.concatenate(found)) if found else np.empty((0, 2), np.int64)
+    fast = unique_pairs(np.concatenate(found)) if found else np.empty((0, 2), np.int64)
     assert np.array_equal(fast.reshape(-1, 2), brute_force_pairs(hashes, threshold))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from medata.dedupe.search import hex_to_u64, near_pairs, popcount
+from medata.dedupe.search import hex_to_u64, near_pairs, popcount, unique_pairs
 from medata.dedupe.verify import SIZE
 from medata.labels import EXCLUDED_NAMES
 from medata.progress import Progress
@@ -84,7 +84,7 @@ def find_groups(
     near = (_verified_near(cand, threshold, hash_column, workers, progress, pool)
             if n > 1 else _NO_EDGES)  # fmt: skip
     pairs = np.concatenate([exact_pairs, near.pairs]) if n else exact_pairs
-    pairs = np.unique(pairs, axis=0) if len(pairs) else pairs
+    pairs = unique_pairs(pairs)
     from scipy.sparse import coo_matrix  # scipy costs ~0.15 s to import: only when grouping
     from scipy.sparse.csgraph import connected_components
 
@@ -135,7 +135,7 @@ def _verified_near(
         straight = found[found[:, 1] < n]
         mp = found[found[:, 1] >= n]
         mp[:, 1] -= n
-        mirrored = np.unique(np.sort(mp[mp[:, 0] != mp[:, 1]], axis=1), axis=0)
+        mirrored = unique_pairs(np.sort(mp[mp[:, 0] != mp[:, 1]], axis=1))
     else:
         straight = near_pairs(h, threshold)
         distance = popcount(h[straight[:, 0]] ^ h[straight[:, 1]])
@@ -147,7 +147,7 @@ def _verified_near(
     stack = np.frombuffer(b"".join(thumbs[k] for k in with_thumb), dtype=np.uint8)  # type: ignore[misc]
     stack = stack.reshape(len(with_thumb), SIZE, SIZE)
     viewed, view_mirror, view_start = _view_pairs(stack, with_thumb, progress, pool, workers)
-    pairs = np.unique(np.concatenate([straight, mirrored, viewed]), axis=0)
+    pairs = unique_pairs(np.concatenate([straight, mirrored, viewed]))
     if len(pairs) == 0:
         return _NO_EDGES
     # How to register each pair: 0 as they are, 1 mirrored (pHash said which way round), 2 try
