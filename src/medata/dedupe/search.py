@@ -217,7 +217,7 @@ def _chunk_pairs(
         multi = np.flatnonzero(c > 1)
         cm = c[multi].astype(np.int64)
         # Dense hashes (a photo and its hundred copies) fill buckets: their candidates are
-        # checked a bounded number at a time (all at once, a million images held 12 GB).
+        # checked a bounded number at a time, not every candidate of the mask at once.
         for lo, hi in _spans(cm, _CANDIDATES):
             part, cp = multi[lo:hi], cm[lo:hi]
             offset = np.arange(int(cp.sum())) - np.repeat(np.cumsum(cp) - cp, cp)
@@ -299,10 +299,13 @@ def hash_components(hashes: np.ndarray, threshold: int) -> tuple[np.ndarray, int
     return comp[inverse.ravel()], len(pairs)
 
 
+_KEY_SPAN = 3_000_000_000  # span * span stays under 2**63
+
+
 def unique_pairs(pairs: np.ndarray) -> np.ndarray:
     """The distinct rows of ``pairs`` (non-negative), sorted. Each row is one integer key
     ``first * span + second``, so the sort is of one int64 column (``np.unique(axis=0)`` sorts
-    rows as opaque records: 33 s for 30 million pairs, where this takes ~3 s)."""
+    rows as opaque records: 29.1 s for 30 million pairs, where this takes 4.9 s)."""
     if len(pairs) == 0:
         return pairs.astype(np.int64).reshape(0, 2)
     pairs = pairs.astype(np.int64)
@@ -321,6 +324,3 @@ def distinct(values: np.ndarray) -> np.ndarray:
     keep[:1] = True
     np.not_equal(out[1:], out[:-1], out=keep[1:])
     return out[keep]
-
-
-_KEY_SPAN = 3_000_000_000  # span * span stays under 2**63
