@@ -236,21 +236,14 @@ def _scores(
     n = len(a)
     ta = detail_a[:, _MASK]
     # Clipped pixels (a brightened or darkened copy) carry no detail: left out of the blocks.
-    clear = ((raw_a > _CLIP) & (raw_a < 255 - _CLIP) & (raw_b > _CLIP)
-             & (raw_b < 255 - _CLIP)).astype(np.float32)  # fmt: skip
+    clear = _unclipped(raw_a, raw_b)
 
     def blocks(v: np.ndarray) -> np.ndarray:
         return v.reshape(n, 3, _B, 3, _B).transpose(0, 1, 3, 2, 4).reshape(n, 9, -1)
 
-    wb, tb, mb = blocks(w), blocks(ta), blocks(clear)
-    count = mb.sum(axis=2, keepdims=True)
-    safe = np.maximum(count, 1.0)
-    wb = (wb - (wb * mb).sum(axis=2, keepdims=True) / safe) * mb
-    tb = (tb - (tb * mb).sum(axis=2, keepdims=True) / safe) * mb
-    num = (wb * tb).sum(axis=2)
-    den = np.sqrt((wb**2).sum(axis=2) * (tb**2).sum(axis=2)) + 1e-6
-    counted = blocks(inside).all(axis=2) & (count[..., 0] >= 0.5 * _B * _B)
-    corr = np.where(counted, num / den, np.inf)
+    corr, count = _masked_correlation(blocks(w), blocks(ta), blocks(clear))
+    counted = blocks(inside).all(axis=2) & (count >= 0.5 * _B * _B)
+    corr = np.where(counted, corr, np.inf)
     worst = corr.min(axis=1)
     return score, np.where(np.isfinite(worst), worst, -1.0)
 
@@ -265,16 +258,30 @@ def _frame(a: np.ndarray, b: np.ndarray, soft_a: np.ndarray, soft_b: np.ndarray,
     x = s * _FX - r * _FY + p[:, 2:3] + _C
     y = r * _FX + s * _FY + p[:, 3:4] + _C
     raw_b, soft = _values((b, soft_b), x, y)
-    raw_a, ref = a[:, _FRAME], soft_a[:, _FRAME]
-    use = ((x >= -0.5) & (x <= SIZE - 0.5) & (y >= -0.5) & (y <= SIZE - 0.5)
-           & (raw_a > _CLIP) & (raw_a < 255 - _CLIP) & (raw_b > _CLIP)
-           & (raw_b < 255 - _CLIP)).astype(np.float32)  # fmt: skip
-    count = use.sum(axis=1, keepdims=True)
+    raw_a = a[:, _FRAME]
+    inside = (x >= -0.5) & (x <= SIZE - 0.5) & (y >= -0.5) & (y <= SIZE - 0.5)
+    use = inside * _unclipped(raw_a, raw_b)
+    corr, count = _masked_correlation(soft, soft_a[:, _FRAME], use)
+    return np.where(count >= 0.25 * use.shape[1], corr, 1.0)
+
+
+def _unclipped(raw_a: np.ndarray, raw_b: np.ndarray) -> np.ndarray:
+    """1.0 where neither grey level is clipped (within ``_CLIP`` of 0 or 255), else 0.0."""
+    return ((raw_a > _CLIP) & (raw_a < 255 - _CLIP) & (raw_b > _CLIP)
+            & (raw_b < 255 - _CLIP)).astype(np.float32)  # fmt: skip
+
+
+def _masked_correlation(u: np.ndarray, v: np.ndarray,
+                        mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Zero-mean normalised correlation of ``u`` and ``v`` over their last axis where ``mask``
+    is 1, and how many values that was."""
+    count = mask.sum(axis=-1, keepdims=True)
     safe = np.maximum(count, 1.0)
-    u = (ref - (ref * use).sum(axis=1, keepdims=True) / safe) * use
-    v = (soft - (soft * use).sum(axis=1, keepdims=True) / safe) * use
-    corr = (u * v).sum(axis=1) / (np.sqrt((u * u).sum(axis=1) * (v * v).sum(axis=1)) + 1e-6)
-    return np.where(count[:, 0] >= 0.25 * use.shape[1], corr, 1.0)
+    u = (u - (u * mask).sum(axis=-1, keepdims=True) / safe) * mask
+    v = (v - (v * mask).sum(axis=-1, keepdims=True) / safe) * mask
+    num = (u * v).sum(axis=-1)
+    den = np.sqrt((u**2).sum(axis=-1) * (v**2).sum(axis=-1)) + 1e-6
+    return num / den, count[..., 0]
 
 
 def _decide(score: np.ndarray, blocks: np.ndarray, moved: np.ndarray | None = None) -> np.ndarray:
