@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medata.ckplus import sequence_of
 from medata.dedupe.search import hex_to_u64, near_pairs, popcount, unique_pairs
 from medata.dedupe.verify import SIZE
 from medata.labels import EXCLUDED_NAMES
@@ -157,11 +158,14 @@ def _verified_near(
     at_view = np.searchsorted(_keys(viewed), _keys(pairs))
     in_view = _membership(pairs, viewed).astype(bool)
     how[in_view] = 3
-    same = np.zeros(len(pairs), dtype=bool)
+    settled = np.zeros(len(pairs), dtype=bool)
     for c in ("sha256", "pixel_sha256"):  # already joined as exact: nothing to verify
         codes = pd.factorize(cand[c])[0]
-        same |= (codes[pairs[:, 0]] == codes[pairs[:, 1]]) & (codes[pairs[:, 0]] >= 0)
-    pairs, how, at_view = pairs[~same], how[~same], at_view[~same]
+        settled |= (codes[pairs[:, 0]] == codes[pairs[:, 1]]) & (codes[pairs[:, 0]] >= 0)
+    # Frames of two different CK+ sequences are two recordings (another expression, another
+    # subject): never near duplicates, however alike they look (exact copies joined above).
+    settled |= _other_sequence(cand, pairs)
+    pairs, how, at_view = pairs[~settled], how[~settled], at_view[~settled]
     checkable = has[pairs[:, 0]] & has[pairs[:, 1]]
     # Legacy rows without thumbnails keep the plain pHash rule, never a mirror-only match.
     keep = ~checkable & (how != 1)
@@ -185,6 +189,16 @@ def _verified_near(
                             at=(at[sel, 0], at[sel, 1]))  # fmt: skip
             score[sel], kind[sel], keep[sel] = np.round(v.score, 4), v.kind(), v.same
     return _Near(pairs[keep], score[keep], kind[keep], len(todo))
+
+
+def _other_sequence(cand: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:
+    """Pairs whose two files are named as frames of different CK+ sequences (see
+    ``medata.ckplus``)."""
+    if "source_path" not in cand.columns or len(pairs) == 0:
+        return np.zeros(len(pairs), dtype=bool)
+    codes = pd.factorize(cand["source_path"].map(sequence_of))[0]  # -1: not a CK+ name
+    first, second = codes[pairs[:, 0]], codes[pairs[:, 1]]
+    return (first >= 0) & (second >= 0) & (first != second)
 
 
 def _nearest_of_each(
