@@ -179,9 +179,8 @@ _PX, _PY = (_XX[_MASK] - _C), (_YY[_MASK] - _C)  # template coordinates, centred
 _FRAME = np.zeros((SIZE, SIZE), dtype=bool)
 _FRAME[_EDGE : SIZE - _EDGE, _EDGE : SIZE - _EDGE] = True
 # Every third pixel of the frame: where the coarse registration's frame is looked at.
-_FRAME_SPARSE = np.zeros(SIZE * SIZE, dtype=bool)
-_FRAME_SPARSE[np.flatnonzero(_FRAME)[::3]] = True
-_FRAME_SPARSE = _FRAME_SPARSE.reshape(SIZE, SIZE)
+_FRAME_SPARSE = np.zeros((SIZE, SIZE), dtype=bool)
+_FRAME_SPARSE.flat[np.flatnonzero(_FRAME)[::3]] = True
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
