@@ -229,6 +229,44 @@ def test_verification_gives_the_same_result_with_any_number_of_workers(workers):
     assert np.array_equal(one.score, other.score) and np.array_equal(one.blocks, other.blocks)
 
 
+def test_look_alikes_stopped_before_refinement_get_the_verdicts_refinement_gives(
+    real_zip, monkeypatch
+):
+    # The early frame test is only a shortcut: pairs of different drawn faces of one layout
+    # (their centres line up) and re-cropped or turned copies of real faces get the same
+    # verdicts with it as without it, and far fewer of the drawn pairs are refined.
+    from medata.dedupe import verify as v
+
+    rng = random.Random(5)
+    drawn = np.stack([np.asarray(draw_face("fear", random.Random(80_000 + s)).resize((48, 48))
+                                 .convert("L")) for s in range(600)])  # fmt: skip
+    real = _real_faces(real_zip, "fear", 40)
+    copies = [_recrop(im, rng) if k % 2 else _turn(im, rng) for k, im in enumerate(real)]
+    thumbs = np.stack([np.frombuffer(probe_bytes("x", _png(im)).thumb, np.uint8)
+                       for im in real + copies]).reshape(-1, THUMB, THUMB)  # fmt: skip
+    refined: list[int] = []
+    register = v._register
+
+    def counting(a, b, p, steps, stride=1):  # noqa: ANN001, ANN202
+        if stride == 2 and steps == 3:  # the first step of refinement
+            refined.append(len(a))
+        return register(a, b, p, steps, stride)
+
+    def verdicts() -> tuple[np.ndarray, np.ndarray, int]:
+        refined.clear()
+        alike = v.verify(drawn[::2], drawn[1::2]).same
+        count = sum(refined)
+        return alike, v.verify(thumbs[:40], thumbs[40:]).same, count
+
+    monkeypatch.setattr(v, "_register", counting)
+    alike, copied, stopped = verdicts()
+    monkeypatch.setattr(v, "EARLY_FRAME", -np.inf)
+    alike_full, copied_full, every = verdicts()
+    assert np.array_equal(alike, alike_full) and np.array_equal(copied, copied_full)
+    assert copied.mean() >= 0.9 and not alike.any()
+    assert every >= 10 and stopped <= every // 2, (stopped, every)
+
+
 def _real_faces(real_zip, folder: str, count: int) -> list[Image.Image]:
     with zipfile.ZipFile(real_zip) as zf:
         names = [n for n in sorted(zf.namelist()) if f"/train/{folder}/" in n][:count]
