@@ -251,6 +251,34 @@ def test_resplit_is_seeded_stratified_and_keeps_each_ck_subject_on_one_side(tmp_
     assert share.between(0.1, 0.45).all(), share.to_dict()
 
 
+def test_resplit_keeps_the_frames_of_a_ck_subject_together_under_any_source_and_spelling(
+    tmp_path,
+):
+    # Issue 11: a subject never spans train and test after --resplit; CK+ frames also come
+    # renamed (2-digit numbers, other frame parts) and inside folders of no known layout.
+    import random
+
+    from medata.demo.synth import draw_face, encode
+
+    rng = random.Random(1)
+    root = tmp_path / "mine"
+    for subject in range(24):
+        for seq, cls in enumerate(("happy", "sad", "angry")):
+            d = root / ("train" if subject % 2 else "test") / cls
+            d.mkdir(parents=True, exist_ok=True)
+            for frame in range(3):
+                name = (f"S{subject:03d}_{seq + 1:03d}_{frame:08d}.png" if subject % 3
+                        else f"s{subject:02d}_{seq + 1:02d}_peak{frame}.png")  # fmt: skip
+                (d / name).write_bytes(encode(draw_face(cls.replace("angry", "anger"), rng), "PNG"))
+    opts = MergeOptions(resplit=Resplit(test_size=0.3, seed=2), workers=1)
+    kept = merge([InputSpec(root, "generic")], tmp_path / "out", opts).kept
+    subject = kept["source_path"].str.extract(r"/[Ss]0*(\d+)_")[0]
+    assert kept["group"].notna().all() and kept["group"].nunique() == 24
+    assert (subject.groupby(kept["group"]).nunique() == 1).all()
+    assert (kept["split"].groupby(subject).nunique() == 1).all()
+    assert 0.1 <= (kept["split"] == "test").mean() <= 0.5
+
+
 def test_a_folder_of_unknown_layout_is_ingested_by_the_generic_rule(tmp_path):
     import random
 

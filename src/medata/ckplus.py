@@ -21,3 +21,10 @@ def sequence_of(path: str) -> str | None:
     if m is None:
         return None
     return f"S{int(m.group(1)):03d}_{int(m.group(2)):03d}"
+
+
+def subject_of(path: str) -> str | None:
+    """``S###`` (the subject) of a CK+ frame's path, or None for any other name: frames of one
+    subject stay on one side of a split."""
+    sequence = sequence_of(path)
+    return None if sequence is None else sequence.split("_")[0]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from medata.ckplus import subject_of
 from medata.errors import UsageError
 from medata.guard import MAX_FILE_BYTES
 from medata.inputs import (
@@ -100,7 +101,7 @@ def _plan_entry(ref: InputRef, e: Entry, source_name: str, labels: LabelMap) -> 
         source_label=place.source_label,
         source_split=place.source_split,
         split=place.split,
-        group=place.group,
+        group=place.group or subject_of(e.path),  # CK+ frames under any source
     )
     target = labels.lookup(place.source_label) if place.source_label else None
     row["_probe"] = True  # excluded images are probed too: their hashes matter for dedupe

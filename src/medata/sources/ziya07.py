@@ -11,6 +11,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 
+from medata.ckplus import subject_of
 from medata.labels import LabelMap
 from medata.sources.base import Placement, Source, label_folder, register, share
 
@@ -42,7 +43,6 @@ class Ziya07(Source):
         source_label = label_folder(folders, labels)
         name = posixpath.basename(path)
         if _is_ck(path):
-            m = _CK_NAME.match(name)
-            return Placement(source_label, "test", "ck+", m.group(1).upper() if m else None)
+            return Placement(source_label, "test", "ck+", subject_of(name))
         # FER files go to train, unless a copy of the archive carries its own split folders.
         return super().place(path, labels)
