@@ -2,8 +2,9 @@
 
 Planted copies are made from real images of the kmirfan archive in ../shared/data/ (crops and
 zooms at 80-92% at random offsets, mirrors, 6-10 degree rotations, crop + brightness, upscale +
-crop, re-encode, resize, brighten, tint). Same-identity pairs are generated faces with another
-expression (same seed). Each copy is probed like a merged file and grouped by
+crop, re-encode, resize, brighten, tint; then, beyond the issue's list, combinations such as a
+mirrored crop, a caption on one copy and other edits). Same-identity pairs are generated faces
+with another expression (same seed). Each copy is probed like a merged file and grouped by
 ``medata.dedupe.groups.find_groups``: the plain pHash rule (no thumbnails) against the verified
 rule, at several candidate radii, in the same run.
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from medata.dedupe.groups import find_groups
 from medata.dedupe.verify import verify
@@ -68,6 +69,55 @@ KINDS = {
     "brighten": lambda im, r: _jpeg(ImageEnhance.Brightness(im).enhance(r.uniform(1.1, 1.3))),
     "tint": lambda im, r: _jpeg(_tint(im, r)),
 }  # fmt: skip
+
+
+def _turn(im: Image.Image, r: random.Random, lo: float = 6, hi: float = 10) -> Image.Image:
+    return im.rotate(r.uniform(lo, hi) * r.choice([-1, 1]), resample=Image.Resampling.BICUBIC)
+
+
+def _caption(im: Image.Image, r: random.Random) -> Image.Image:
+    """A stock-photo caption in white over the lower half of one copy."""
+    from PIL import ImageDraw
+
+    im = im.convert("RGB")
+    w, h = im.size
+    ImageDraw.Draw(im).text((r.randint(0, w // 3), r.randint(h // 2, h - 12)), "iStock 12345",
+                            fill=(255, 255, 255))  # fmt: skip
+    return im
+
+
+_MIRROR = Image.Transpose.FLIP_LEFT_RIGHT
+# Copies beyond the issue's list (measured, not promised): combinations, marks, other edits.
+EXTRA_KINDS = {
+    "mirror + crop 80-92%": lambda im, r: _jpeg(_crop(im.transpose(_MIRROR), r)),
+    "mirror + rotate 6-10deg": lambda im, r: _jpeg(_turn(im.transpose(_MIRROR), r)),
+    "crop 85-95% + rotate 3-6deg": lambda im, r: _jpeg(_turn(_crop(im, r, 0.85, 0.95), r, 3, 6)),
+    "crop 70-80%": lambda im, r: _jpeg(_crop(im, r, 0.70, 0.80)),
+    "rotate 12-15deg": lambda im, r: _jpeg(_turn(im, r, 12, 15)),
+    "caption on the copy": lambda im, r: _jpeg(_caption(im, r)),
+    "grey": lambda im, r: _jpeg(im.convert("L")),
+    "JPEG q25": lambda im, r: _jpeg(im, 25),
+    "blur 1 px": lambda im, r: _jpeg(im.filter(ImageFilter.GaussianBlur(1.0))),
+    "contrast 0.7-1.3": lambda im, r: _jpeg(ImageEnhance.Contrast(im).enhance(r.uniform(0.7, 1.3))),
+    "down to 48x48": lambda im, r: _jpeg(im.resize((48, 48), Image.Resampling.LANCZOS)),
+    "black border 5-12%": lambda im, r: _jpeg(ImageOps.expand(
+        im.convert("RGB"), int(im.width * r.uniform(0.05, 0.12)), fill=(0, 0, 0)).resize(im.size)),
+}  # fmt: skip
+
+
+def _extra(originals: list[tuple[str, bytes]], radius: int = 8) -> None:
+    """The copies of ``EXTRA_KINDS`` of every original, each kind merged with the originals
+    alone (the default rule), joined into the original's group."""
+    rng = random.Random(7)
+    print("| beyond the issue's list | joined (verified, radius 8) |")
+    print("|---|---|")
+    for kind, make in EXTRA_KINDS.items():
+        items = list(originals) + [(f"{kind}/{n}", make(Image.open(io.BytesIO(d)), rng))
+                                   for n, d in originals]  # fmt: skip
+        n = len(originals)
+        share = _joined(_rows(items), [(k, n + k) for k in range(n)], radius, True)[0]
+        print(f"| {kind} | {share:.1%} |")
+    print()
 
 
 def _rows(items: list[tuple[str, bytes]]) -> pd.DataFrame:
@@ -169,6 +219,7 @@ def main() -> None:
         per = (time.perf_counter() - t0) / len(a) * 1e6
         print(f"| {kind} | {v.same.mean():.1%} | {per:.0f} us |")
     print()
+    _extra(originals)
     # Unrelated real originals joined with each other (some are real copies in the archive).
     originals_only = frame.iloc[:n_orig]
     for r in radii:
