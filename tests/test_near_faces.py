@@ -338,6 +338,54 @@ def test_the_view_search_finds_a_crop_either_way_round_and_says_where_to_registe
         assert hits >= 9
 
 
+def test_the_view_search_finds_a_mirrored_crop_or_turn_either_way_round(real_zip):
+    # Every image is keyed both ways round: a zoomed or turned view of the original frames
+    # what the mirror image of its mirrored copy frames (before: 8% of mirrored crops joined).
+    from medata.dedupe.views import search
+
+    rng = random.Random(9)
+    images = _real_faces(real_zip, "anger", 30)
+    mirror = Image.Transpose.FLIP_LEFT_RIGHT
+
+    def thumb(im: Image.Image) -> np.ndarray:
+        return np.asarray(im.convert("L").resize((THUMB, THUMB), Image.Resampling.LANCZOS))
+
+    originals = [thumb(im) for im in images]
+    copies = [thumb((_recrop if k % 2 else _turn)(im.transpose(mirror), rng))
+              for k, im in enumerate(images[:12])]  # fmt: skip
+    for copy_first in (False, True):
+        stack = np.stack(copies + originals if copy_first else originals + copies)
+        at_copy = (lambda k: k) if copy_first else (lambda k: len(originals) + k)
+        at_orig = (lambda k: len(copies) + k) if copy_first else (lambda k: k)
+        found = search(stack)
+        rows = {tuple(p): k for k, p in enumerate(found.pairs.tolist())}
+        accepted = 0
+        for k in range(12):
+            row = rows.get(tuple(sorted((at_copy(k), at_orig(k)))))
+            if row is None:
+                continue
+            assert found.mirrored[row]
+            a, b = found.pairs[row]
+            v = verify(stack[a][None], stack[b][None], found.mirrored[row : row + 1],
+                       found.start[row : row + 1])  # fmt: skip
+            accepted += bool(v.same[0] and v.kind() == ["mirror"])
+        assert accepted >= 11, (copy_first, accepted)
+
+
+def test_mirrored_recropped_test_copies_of_train_images_are_leaks(real_zip, tmp_path):
+    rng = random.Random(4)
+    files = {}
+    for k, im in enumerate(_real_faces(real_zip, "happiness", 12)):
+        files[f"train/happy/h{k}.png"] = _png(im)
+        files[f"test/happy/m{k}.png"] = _png(_recrop(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+                                                     rng))  # fmt: skip
+    src = generic_source(tmp_path / "src", files)
+    m = merge([InputSpec(src, "generic")], tmp_path / "out", MergeOptions(workers=1)).manifest
+    copies = m[m["source_path"].str.startswith("test/")]
+    assert (copies["status"] == "leak").mean() >= 0.9, copies[["source_path", "status"]]
+    assert (copies.loc[copies["status"] == "leak", "dup_kind"] == "mirror").all()
+
+
 def test_the_view_search_is_deterministic_and_finds_what_looking_everywhere_finds():
     from medata.dedupe import views
 
@@ -464,8 +512,13 @@ def test_the_view_search_holds_only_each_images_best_matches_and_finds_the_same_
     stack = ((stack - stack.min()) / np.ptp(stack) * 255).astype(np.uint8)
     pad = THUMB - stack.shape[1]  # 43 -> 48 pixels
     stack = np.ascontiguousarray(np.pad(stack, ((0, 0), (0, pad), (0, pad)), mode="edge"))
-    select, cut_at = views._select, []
-    monkeypatch.setattr(views, "_select", lambda *a: cut_at.append(len(a[0])) or select(*a))
+    result, cut_at = views._Kept.result, []
+
+    def cutting(kept):  # noqa: ANN001, ANN202 - how many matches each cut sees
+        cut_at.append(sum(len(part[0]) for part in kept.parts))
+        return result(kept)
+
+    monkeypatch.setattr(views._Kept, "result", cutting)
     once = views.search(stack)
     # One part (a single chunk): its cut sees every match found; the search's own cut of
     # what the parts kept follows.

@@ -39,6 +39,7 @@ STEP = 0.05  # offsets of the zoomed views, as a fraction of the thumbnail
 ANGLES = (-8.0, 8.0)  # turned views, degrees
 THRESHOLD = 0.90  # cosine of the best view against a key, calibrated in bench/bench_near.py
 TOP = 2  # at most this many view candidates per image (its best partners)
+TOP_MIRRORED = 1  # and this many more found through the other image's mirror
 _DIMS = 48  # principal components kept for the search
 _PROBES = 3  # lists each view looks in
 _CHUNK = 2048  # images per step of the search
@@ -85,6 +86,10 @@ def views() -> list[View]:
 
 VIEWS = views()
 MIRROR_VIEW = 1
+# A match's view code: the view, plus this when the key it matched was the other image's
+# mirror (every image is keyed both ways round: a view of A that frames what B's mirror image
+# frames finds a mirrored crop or a mirrored turn).
+_KEY_MIRRORED = 64
 
 
 def _sampler(view_list: list[View]) -> sparse.csr_matrix:
@@ -222,6 +227,7 @@ class _Index:
     probes: int  # lists each view looks in under each of them
     row_best: int | None  # a view keeps at most this many keys of each list (None: all)
     block: int  # images whose views are matched list by list together
+    images: int  # n: key n + i is image i's mirror
 
 
 def search(
@@ -328,11 +334,11 @@ def _index(
     n = len(thumbs)
     chunks = (thumbs[k : k + _CHUNK] for k in range(0, n, _CHUNK))
     if pool is None:
-        described: Iterable[np.ndarray] = map(key_vectors, chunks)
+        described: Iterable[np.ndarray] = map(_both_keys, chunks)
     else:
         from medata.cluster import in_order
 
-        described = in_order(pool, key_vectors, chunks, window)
+        described = in_order(pool, _both_keys, chunks, window)
     step = max(1, n // _KMEANS_SAMPLE)
     if lists is None and n > _TREE_FROM:
         # The principal directions from an evenly spaced sample first, then each chunk's keys
@@ -340,39 +346,57 @@ def _index(
         sample = [key_vectors(np.asarray(thumbs[k : k + _CHUNK * step : step]))
                   for k in range(0, n, _CHUNK * step)]  # fmt: skip
         basis = _basis(np.concatenate(sample))
-        keys = np.concatenate([_unit(k @ basis) for k in described])
+        keys = _mirrored_last([_unit(k @ basis) for k in described])
     else:
-        keys_full = np.concatenate(list(described))
-        basis = _basis(keys_full[::step])
+        keys_full = _mirrored_last(list(described))
+        basis = _basis(keys_full[:n:step])
         keys = _unit(keys_full @ basis)
         del keys_full
+    # Each image's key and its mirror's. The lists are cut from the keys as they are (the
+    # mirrors join the list they are nearest to): the lists, and what a view finds among the
+    # keys as they are, do not change with the mirrors.
+    m = len(keys)
     if lists is not None or n <= _TREE_FROM:
         side = lists or int(np.clip(round(np.sqrt(n)), 1, 4096))
-        tops, top = np.zeros((1, keys.shape[1]), np.float32), np.zeros(n, np.int64)
+        tops, top = np.zeros((1, keys.shape[1]), np.float32), np.zeros(m, np.int64)
         probing: tuple[int, int, int | None, int] = (1, max(1, min(_PROBES, side)), None, _CHUNK)
     else:
         side = int(np.clip(np.ceil(np.sqrt(n / _LEAF)), 1, 256))
-        tops = _centres(keys, side)
+        tops = _centres(keys[:n], side)
         top = np.concatenate([np.argmax(keys[k : k + 65536] @ tops.T, axis=1)
-                              for k in range(0, n, 65536)])  # fmt: skip
+                              for k in range(0, m, 65536)])  # fmt: skip
         probing = (min(_TOPS_PROBED, side), _LEAF_PROBES, _ROW_BEST, _BLOCK)
     subs = np.zeros((len(tops), side, keys.shape[1]), np.float32)
     count = np.zeros(len(tops), np.int64)
-    leaf = np.empty(n, np.int64)
+    leaf = np.empty(m, np.int64)
     by_top = np.argsort(top, kind="stable")
     cut = np.searchsorted(top[by_top], np.arange(len(tops) + 1))
     for t in range(len(tops)):
         members = by_top[cut[t] : cut[t + 1]]
         if len(members) == 0:
             continue
-        count[t] = k = min(side, len(members))
+        plain = members[members < n]
+        cutting = keys[plain] if len(plain) else keys[members]  # (ascending: as before)
+        count[t] = k = min(side, len(cutting))
+        subs[t, :k] = _centres(cutting, k)
         under = keys if len(tops) == 1 else keys[members]
-        subs[t, :k] = _centres(under, k)
         leaf[members] = t * side + np.argmax(under @ subs[t, :k].T, axis=1)
     order = np.argsort(leaf, kind="stable")
     bounds = np.searchsorted(leaf[order], np.arange(len(tops) * side + 1))
     return _Index(basis, tops, subs, count, np.ascontiguousarray(keys[order]), order, bounds,
-                  *probing)  # fmt: skip
+                  *probing, images=n)  # fmt: skip
+
+
+def _both_keys(thumbs: np.ndarray) -> np.ndarray:
+    """(2, b, GRID*GRID): the keys of ``thumbs`` and of their mirror images."""
+    thumbs = np.asarray(thumbs)
+    return np.stack([key_vectors(thumbs), key_vectors(np.ascontiguousarray(thumbs[:, :, ::-1]))])
+
+
+def _mirrored_last(parts: list[np.ndarray]) -> np.ndarray:
+    """Chunks of (2, b, d) keys -> (2n, d): every image's key, then every mirror's (key
+    ``n + i`` is image i mirrored)."""
+    return np.concatenate([p[0] for p in parts] + [p[1] for p in parts])
 
 
 def _parts(n: int, workers: int) -> list[tuple[int, int]]:
@@ -467,9 +491,13 @@ def _scan(
         rows = np.flatnonzero(cos.max(axis=1) >= threshold)
         if len(rows) == 0:
             continue
-        ri, mj, score = _hits(cos[rows], threshold, best)
+        image, mirrored = index.order[b0:b1] % index.images, index.order[b0:b1] >= index.images
+        hits = cos[rows]
+        viewer = first + qs[rows] // nv
+        hits[image[None, :] == viewer[:, None]] = -np.inf  # an image against its own keys
+        ri, mj, score = _hits(hits, threshold, best)
         qi = qs[rows[ri]].astype(np.int64)
-        kept.add(first + qi // nv, index.order[b0 + mj], score, qi % nv)
+        kept.add(first + qi // nv, image[mj], score, qi % nv + _KEY_MIRRORED * mirrored[mj])
 
 
 def _hits(cos: np.ndarray, threshold: float, best: int | None) -> tuple[np.ndarray, ...]:
@@ -528,10 +556,22 @@ class _Kept:
             self.compact_at = max(self.compact_at, 2 * self.buffered)
 
     def result(self) -> tuple[np.ndarray, ...]:
+        """The cut, made apart for matches with keys as they are and with mirrored keys: an
+        image keeps its ``top`` best pairs of the first and its ``TOP_MIRRORED`` best of the
+        second. (Faces are nearly symmetric: an image's mirror resembles many faces about as
+        much as a re-cropped copy resembles its photo, and those matches must not take the
+        places of the copies.)"""
         if not self.parts:
             return tuple(np.empty(0, t) for t in (np.int32, np.int32, np.float32, np.int8))
         i, j, cos, view = (np.concatenate(c) for c in zip(*self.parts, strict=True))
-        return _select(i, j, cos, view, self.top)
+        plain = view < _KEY_MIRRORED
+        if plain.all():
+            return _select(i, j, cos, view, self.top)
+        cuts = (
+            _select(i[plain], j[plain], cos[plain], view[plain], self.top),
+            _select(i[~plain], j[~plain], cos[~plain], view[~plain], TOP_MIRRORED),
+        )
+        return tuple(np.concatenate(c) for c in zip(*cuts, strict=True))
 
 
 def _select(
@@ -574,19 +614,29 @@ def _found(i: np.ndarray, j: np.ndarray, cos: np.ndarray, view: np.ndarray) -> F
     if len(i) == 0:
         return _NOTHING
     a, b = np.minimum(i, j), np.maximum(i, j)
-    order = np.lexsort((b, a))
+    # A pair in both cuts: its best match (then the one with the key as it is).
+    order = np.lexsort((view >= _KEY_MIRRORED, _descending(cos), b, a))
     i, a, b, cos, view = i[order], a[order], b[order], cos[order], view[order]
-    return Found(np.stack([a, b], axis=1).astype(np.int64), cos, view == MIRROR_VIEW,
-                 _starts(view, viewer_first=i == a))  # fmt: skip
+    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    i, a, b, cos, view = i[first], a[first], b[first], cos[first], view[first]
+    keyed_mirror = view >= _KEY_MIRRORED
+    view = view % _KEY_MIRRORED
+    return Found(np.stack([a, b], axis=1).astype(np.int64), cos,
+                 (view == MIRROR_VIEW) ^ keyed_mirror,
+                 _starts(view, viewer_first=i == a, keyed_mirror=keyed_mirror))  # fmt: skip
 
 
-def _starts(view: np.ndarray, viewer_first: np.ndarray) -> np.ndarray:
+def _starts(view: np.ndarray, viewer_first: np.ndarray,
+            keyed_mirror: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Registration starts for ``verify(thumb[first], thumb[second])``: p = (a, b, tx, ty), with
     x' = (1+a) x - b y + tx, y' = b x + (1+a) y + ty in centred pixels of the second thumbnail.
 
     A view of image V that matches the key of image K says: K's point u is V's point
     z R u + t (zoom z, turn R, shift t). With K first that is the start; with V first, its
-    inverse. Mirrored views are handled by ``verify``'s flip (their z R is the identity)."""
+    inverse. Mirrored views are handled by ``verify``'s flip (their z R is the identity). When
+    the key was K's mirror (``keyed_mirror``), ``verify`` flips the second image: with V first
+    that is K, and the inverse holds as it is; with K first it is V, and the start is the
+    transform seen in the mirror, z R(-angle) u + (-tx, ty)."""
     size = np.array([v.size for v in VIEWS])[view]
     angle = np.radians(np.array([v.angle for v in VIEWS])[view])
     shift = np.stack([np.array([v.dx for v in VIEWS])[view],
@@ -596,6 +646,9 @@ def _starts(view: np.ndarray, viewer_first: np.ndarray) -> np.ndarray:
     c, s = np.cos(angle) / z, -np.sin(angle) / z  # the inverse: (1/z) R(-angle) (x - t)
     inv_t = -np.stack([c * shift[:, 0] - s * shift[:, 1], s * shift[:, 0] + c * shift[:, 1]], 1)
     inv = np.stack([c - 1, s, inv_t[:, 0], inv_t[:, 1]], axis=1)
+    if keyed_mirror is not None:
+        seen = np.stack([fwd[:, 0], -fwd[:, 1], -fwd[:, 2], fwd[:, 3]], axis=1)
+        fwd = np.where(keyed_mirror[:, None], seen, fwd)
     return np.where(viewer_first[:, None], inv, fwd)
 
 
