@@ -6,7 +6,9 @@ normalised 12x12 grid of the central 70% of its 48x48 thumbnail (the *key*), and
 looks at itself through ``views``: the same window zoomed in (82% and 90%, on a grid of offsets
 5% apart, covering the whole range a crop can move), turned by -8 and +8 degrees, and mirrored.
 When B is a crop of A, one of A's zoomed views frames what B's key frames, so the two grids
-agree (cosine >= ``THRESHOLD``) although the pictures as a whole do not.
+agree (cosine >= ``THRESHOLD``) although the pictures as a whole do not. Every image is also
+keyed by its mirror image, so that a mirrored copy that is also re-cropped or turned is found by
+the same views.
 
 The search is exact in what it scores and approximate only in where it looks: keys are cut to
 ``_DIMS`` principal components and grouped into lists by spherical k-means (an inverted file);
@@ -240,7 +242,7 @@ def search(
     workers: int | None = None,
 ) -> Found:
     """Pairs whose best view-to-key cosine is >= ``threshold``, at most ``top`` (default
-    ``TOP``) per image.
+    ``TOP``) per image, and ``TOP_MIRRORED`` more found through the other image's mirror.
 
     ``thumbs``: (n, 48, 48) uint8 (a memory-mapped array is read a chunk at a time). Memory:
     the keys (n x 48 floats) and a few chunks of views. ``lists``: how many lists the keys are
