@@ -516,21 +516,20 @@ def _registered(fa: np.ndarray, fb: np.ndarray, hint: np.ndarray | None,
     coarse = 1 - err[pick, np.arange(m)] / 2
     score, blocks = coarse.astype(np.float64), np.full(m, -1.0)
     go = np.flatnonzero(coarse >= MIN_SCORE)
+    # The second images the right way round, flipped once for the early test and refinement.
+    fbm, cbm = _flipped(fb[go], flips[go]), _flipped(coarse_b[go], flips[go])
     if len(go):
         # Nor is a pair whose blurred frame already disagrees at the coarse transform (the frame
         # is measured on this blur; refinement only fine-tunes the transform), unless its
         # centre may agree well enough to need no frame: it would fail the frame check anyway.
         # Most candidates among drawn faces of one layout stop here (their centres line up).
-        flip = flips[go]
-        early = _frame(fa[go], _flipped(fb[go], flip), coarse_a[go],
-                       _flipped(coarse_b[go], flip), p[go], _FRAME_SPARSE)  # fmt: skip
-        go = go[(early >= EARLY_FRAME) | (coarse[go] >= FRAME_FREE)]
+        early = _frame(fa[go], fbm, coarse_a[go], cbm, p[go], _FRAME_SPARSE)
+        refine = (early >= EARLY_FRAME) | (coarse[go] >= FRAME_FREE)
+        go, fbm, cbm = go[refine], fbm[refine], cbm[refine]
     if len(go):
-        fbm = _flipped(fb[go], flips[go])
         q, _ = _register(_blur(fa[go], 0.7), _blur(fbm, 0.7), p[go], 3, stride=2)
         q, _ = _register(fa[go], fbm, q, 2, stride=2)
-        detail_b = fbm - _flipped(coarse_b[go], flips[go])
-        score[go], blocks[go] = _scores(fa[go], fbm, q, fa[go] - coarse_a[go], detail_b)
+        score[go], blocks[go] = _scores(fa[go], fbm, q, fa[go] - coarse_a[go], fbm - cbm)
         p[go] = q
     zoom = np.hypot(1 + p[:, 0], p[:, 1])
     angle = np.degrees(np.arctan2(p[:, 1], 1 + p[:, 0]))

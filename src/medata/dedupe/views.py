@@ -222,8 +222,8 @@ class _Index:
     tops: np.ndarray  # (T, d) first-level centres (T == 1: one level)
     subs: np.ndarray  # (T, side, d) the lists' centres under each top (zero past count)
     count: np.ndarray  # (T,) lists under each top
-    keys: np.ndarray  # (n, d) unit, list by list
-    order: np.ndarray  # their positions
+    keys: np.ndarray  # (2n, d) unit, list by list: every image's key, and its mirror's
+    order: np.ndarray  # their positions (n + i: image i's mirror)
     bounds: np.ndarray  # (T * side + 1,)
     tops_probed: int  # tops each view goes down
     probes: int  # lists each view looks in under each of them
@@ -493,7 +493,7 @@ def _scan(
         rows = np.flatnonzero(cos.max(axis=1) >= threshold)
         if len(rows) == 0:
             continue
-        image, mirrored = index.order[b0:b1] % index.images, index.order[b0:b1] >= index.images
+        mirrored, image = np.divmod(index.order[b0:b1], index.images)  # key n + i: i mirrored
         hits = cos[rows]
         viewer = first + qs[rows] // nv
         hits[image[None, :] == viewer[:, None]] = -np.inf  # an image against its own keys
