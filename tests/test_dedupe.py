@@ -23,6 +23,8 @@ from medata.dedupe.search import (
     brute_force_pairs,
     choose_chunks,
     near_pairs,
+    nearest_of_each,
+    nearest_pairs,
 )
 from medata.demo.synth import draw_face
 from medata.probe import phash_hex
@@ -88,6 +90,70 @@ def test_full_buckets_checked_a_few_candidates_at_a_time_give_the_brute_force_pa
     expected = brute_force_pairs(h, 8)
     assert len(expected) > 10_000  # dense: about 15,000 pairs
     assert np.array_equal(found, expected)
+
+
+def _nearest_the_plain_way(both: np.ndarray, threshold: int, k: int, n: int) -> np.ndarray:
+    """Every pair within ``threshold``, then each image's ``k`` nearest: the oracle."""
+    found = brute_force_pairs(both, threshold)
+    found = found[(found[:, 0] < n) & (found[:, 1] != found[:, 0] + n)]
+    distance = search_module.popcount(both[found[:, 0]] ^ both[found[:, 1]])
+    return found[nearest_of_each(found % n, distance, found[:, 1] >= n, k)]
+
+
+@st.composite
+def bursts(draw):
+    """Images and their mirrors' hashes drawn from a few values (bursts of identical frames)
+    and their one- or two-bit neighbours, or (mirrored=False) the images alone."""
+    values = np.array(draw(st.lists(u64, min_size=1, max_size=4)), dtype=np.uint64)
+    values = np.concatenate([values, values ^ np.uint64(3), values ^ np.uint64(1 << 40)])
+    n = draw(st.integers(2, 240))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    h = values[rng.integers(0, len(values), n)]
+    m = values[rng.integers(0, len(values), n)]
+    same = rng.random(n) < 0.3  # symmetric pictures: the mirror hashes as the image does
+    m[same] = h[same]
+    mirrored = draw(st.booleans())
+    return (np.concatenate([h, m]) if mirrored else h), n
+
+
+@settings(max_examples=80, deadline=None)
+@given(bursts(), st.integers(0, 9), st.integers(1, 7), st.integers(1, 60), st.integers(1, 200))
+def test_each_images_nearest_candidates_found_in_bounded_parts_are_those_of_all_pairs(
+    burst, threshold, k, keep_at, at_once
+):
+    # nearest_pairs never holds every pair: it cuts them down as they pile up (here after a
+    # few dozen) and pairs only some members of a value; the result is the plain way's.
+    both, n = burst
+    kept = search_module._KEEP_AT, search_module._CANDIDATES
+    search_module._KEEP_AT, search_module._CANDIDATES = keep_at, at_once
+    try:
+        found = nearest_pairs(both, threshold, k, images=n if len(both) > n else None,
+                              brute_below=0)  # fmt: skip
+    finally:
+        search_module._KEEP_AT, search_module._CANDIDATES = kept
+    assert np.array_equal(found, _nearest_the_plain_way(both, threshold, k, n))
+
+
+def test_a_burst_of_identical_frames_is_searched_without_listing_its_pairs(monkeypatch):
+    # 2,000 frames with one hash (and 2,000 mirrors with another): 2 million pairs within
+    # the radius, of which each image keeps its 6 nearest. Only a few pairs per image are
+    # ever formed, and what is kept is what the plain way keeps.
+    n, k = 2000, 6
+    rng = np.random.default_rng(0)
+    h = np.full(n, 0x9A3C5E7F12345678, dtype=np.uint64)
+    h[rng.random(n) < 0.02] ^= np.uint64(1 << 7)  # a few frames a bit off
+    both = np.concatenate([h, np.full(n, 0x1234, dtype=np.uint64)])
+    formed = []
+    add = search_module._Nearest.add
+
+    def counted(self, pairs):  # noqa: ANN001, ANN202
+        formed.append(len(pairs))
+        return add(self, pairs)
+
+    monkeypatch.setattr(search_module._Nearest, "add", counted)
+    found = nearest_pairs(both, 8, k, images=n)
+    assert sum(formed) < 100 * n  # a few dozen an image; all pairs: 2 million
+    assert np.array_equal(found, _nearest_the_plain_way(both, 8, k, n))
 
 
 def test_candidate_slices_cover_every_bucket_once_and_stay_under_the_limit():

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from medata.ckplus import sequence_of
-from medata.dedupe.search import hex_to_u64, near_pairs, popcount, unique_pairs
+from medata.dedupe.search import hex_to_u64, nearest_pairs, unique_pairs
 from medata.dedupe.verify import SIZE
 from medata.labels import EXCLUDED_NAMES
 from medata.progress import Progress
@@ -129,19 +129,13 @@ def _verified_near(
         # One search over both hash sets: pairs within the first half are the plain candidates,
         # pairs across the halves the mirrored ones (pairs i < j come sorted).
         both = np.concatenate([h, hex_to_u64(mirror_col.tolist())])
-        found = near_pairs(both, threshold)
-        found = found[(found[:, 0] < n) & (found[:, 1] != found[:, 0] + n)]  # not its own mirror
-        distance = popcount(both[found[:, 0]] ^ both[found[:, 1]])
-        found = found[_nearest_of_each(found % n, distance, found[:, 1] >= n, NEAREST)]
+        found = nearest_pairs(both, threshold, NEAREST, images=n)
         straight = found[found[:, 1] < n]
         mp = found[found[:, 1] >= n]
         mp[:, 1] -= n
         mirrored = unique_pairs(np.sort(mp[mp[:, 0] != mp[:, 1]], axis=1))
     else:
-        straight = near_pairs(h, threshold)
-        distance = popcount(h[straight[:, 0]] ^ h[straight[:, 1]])
-        plain = np.zeros(len(straight), dtype=bool)
-        straight = straight[_nearest_of_each(straight, distance, plain, NEAREST)]
+        straight = nearest_pairs(h, threshold, NEAREST)
     thumbs = cand["thumb"].tolist() if "thumb" in cand.columns else [None] * n
     has = np.array([isinstance(t, bytes) and len(t) == SIZE * SIZE for t in thumbs])
     with_thumb = np.flatnonzero(has)  # ascending: row k's thumbnail is stack[searchsorted(k)]
@@ -199,22 +193,6 @@ def _other_sequence(cand: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:
     codes = pd.factorize(cand["source_path"].map(sequence_of))[0]  # -1: not a CK+ name
     first, second = codes[pairs[:, 0]], codes[pairs[:, 1]]
     return (first >= 0) & (second >= 0) & (first != second)
-
-
-def _nearest_of_each(
-    pairs: np.ndarray, distance: np.ndarray, mirrored: np.ndarray, k: int
-) -> np.ndarray:
-    """Which candidate pairs are among the ``k`` nearest of either of their images (by distance,
-    then plain before mirrored, then the partner's position: the same choice every run)."""
-    if len(pairs) == 0:
-        return np.zeros(0, dtype=bool)
-    keep = np.zeros(len(pairs), dtype=bool)
-    for end, other in ((pairs[:, 0], pairs[:, 1]), (pairs[:, 1], pairs[:, 0])):
-        order = np.lexsort((other, mirrored, distance, end))
-        ends = end[order]
-        rank = np.arange(len(ends)) - np.searchsorted(ends, ends, side="left")
-        keep[order[rank < k]] = True
-    return keep
 
 
 def _keys(pairs: np.ndarray) -> np.ndarray:

@@ -167,36 +167,179 @@ def near_pairs(
     """Every (i, j), i < j, with Hamming distance <= threshold, sorted; shape (k, 2).
 
     ``brute_below``: inputs up to this size take brute force (tests pass 0 to force the
-    multi-index path on small inputs)."""
+    multi-index path on small inputs). Every pair is held at once: a burst of near-identical
+    frames has as many pairs as the square of its size (see ``nearest_pairs``)."""
+    parts = list(near_pair_parts(hashes, threshold, brute_below))
+    return unique_pairs(np.concatenate(parts)) if parts else np.empty((0, 2), np.int64)
+
+
+def near_pair_parts(
+    hashes: np.ndarray, threshold: int, brute_below: int = BRUTE_FORCE_BELOW
+) -> Iterator[np.ndarray]:
+    """The pairs of ``near_pairs`` in parts of about ``_CANDIDATES`` pairs or fewer, each pair
+    sorted (i < j), a pair possibly in more than one part.
+
+    Identical hashes (one blank image copied a thousand times) would fill one bucket and cost
+    its size squared in every lookup: the distinct values are searched, then expanded."""
     h = np.asarray(hashes, dtype=np.uint64)
-    n = len(h)
-    if n < 2:
-        return np.empty((0, 2), np.int64)
+    if len(h) < 2:
+        return
     unique, inverse = np.unique(h, return_inverse=True)
-    if len(unique) < n:
-        # Identical hashes (one blank image copied a thousand times) would fill one bucket and
-        # cost its size squared in every lookup: search the distinct values, then expand.
-        return _expand(_distinct_pairs(unique, threshold, brute_below), inverse.ravel())
-    return _distinct_pairs(h, threshold, brute_below)
+    if len(unique) == len(h):
+        yield from _distinct_parts(h, threshold, brute_below)
+        return
+    members = _members(inverse.ravel())
+    yield from _within_values(*members)
+    for distinct in _batched(_distinct_parts(unique, threshold, brute_below)):
+        yield from _across_values(distinct, members, members)
 
 
-def _distinct_pairs(h: np.ndarray, threshold: int, brute_below: int) -> np.ndarray:
+def nearest_pairs(
+    hashes: np.ndarray,
+    threshold: int,
+    k: int,
+    images: int | None = None,
+    brute_below: int = BRUTE_FORCE_BELOW,
+) -> np.ndarray:
+    """The pairs of ``near_pairs`` that ``nearest_of_each`` keeps (sorted, shape (m, 2)), found
+    without ever holding all of them: memory stays bounded however many near-identical images
+    there are (a burst of 8,000 video frames has 64 million pairs within 8 bits).
+
+    ``hashes``: one per image, or with ``images`` given, the images' hashes followed by their
+    mirror images' (position ``images + i`` is image i mirrored); a pair of two mirrors, or of
+    an image and its own mirror, is never listed. Two members of one value are at distance 0:
+    a member whose pairs as first and as second image already hold ``k`` of them at distance 0
+    needs no pair with another value, and inside a value only a window of neighbours and the
+    first members are paired (``_within_values``, ``_open_members``)."""
+    h = np.asarray(hashes, dtype=np.uint64)
+    n = len(h) if images is None else images
+    if len(h) not in (n, 2 * n):
+        raise ValueError("hashes: one per image, or one per image and one per mirror image")
+    kept = _Nearest(h, n, k)
+    if len(h) < 2:
+        return kept.result()
+    unique, inverse = np.unique(h, return_inverse=True)
+    inverse = inverse.ravel()
+    if len(unique) == len(h):
+        for part in _distinct_parts(h, threshold, brute_below):
+            kept.add(part)
+        return kept.result()
+    members = _members(inverse)
+    for part in _within_values(*members, window=2 * k + 2, lead=k + 1):
+        kept.add(part)
+    open_ = _open_members(inverse, members, n, k)
+    opened = _members(np.where(open_, inverse, len(unique)), len(unique) + 1)
+    for distinct in _batched(_distinct_parts(unique, threshold, brute_below)):
+        for part in _across_values(distinct, opened, members):
+            kept.add(part)
+        for part in _across_values(distinct, members, opened):
+            kept.add(part)
+    return kept.result()
+
+
+def _open_members(inverse: np.ndarray, members: tuple[np.ndarray, ...], n: int,
+                  k: int) -> np.ndarray:  # fmt: skip
+    """Which positions may need a pair with another value: those whose pairs as first image
+    (``nearest_of_each`` ranks each column of the pairs apart) or as second hold fewer than
+    ``k`` pairs at distance 0 inside their values. Pairs are (i < j), so the first image is
+    always as it is; as first, a member pairs with the later images of its value and its
+    mirrors (not its own); as second, image x pairs with the earlier images of its value and,
+    mirrored, with the images of its mirror's value (not itself). Members of a value are in
+    position order, images before mirrors."""
+    order, start, count = members
+    rank = np.empty(len(inverse), dtype=np.int64)
+    rank[order] = np.arange(len(inverse)) - np.repeat(start, count)
+    plain = np.bincount(inverse[:n], minlength=len(count))
+    value = inverse[:n]
+    own = inverse[n:] == value if len(inverse) > n else np.zeros(n, dtype=bool)
+    as_first = (plain[value] - 1 - rank[:n]) + (count - plain)[value] - own >= k
+    as_second = rank[:n] + ((plain[inverse[n:]] - own) if len(inverse) > n else 0) >= k
+    out = np.empty(len(inverse), dtype=bool)
+    out[:n] = ~as_first | ~as_second
+    if len(inverse) > n:
+        out[n:] = ~as_second
+    return out
+
+
+_KEEP_AT = 1 << 22  # candidate pairs held before they are cut down to each image's nearest
+
+
+class _Nearest:
+    """Pairs found so far, cut down to what ``nearest_of_each`` keeps of them whenever they pile
+    up. A pair cut has ``k`` nearer pairs at both its ends already; more pairs only push it
+    further down, and the pairs each image finally keeps are never cut: the result is that of
+    one cut of every pair at the end."""
+
+    def __init__(self, h: np.ndarray, images: int, k: int) -> None:
+        self.h, self.images, self.k = h, images, k
+        self.parts: list[np.ndarray] = []
+        self.held = 0
+        self.keep_at = _KEEP_AT
+
+    def add(self, pairs: np.ndarray) -> None:
+        n = self.images
+        pairs = pairs[(pairs[:, 0] < n) & (pairs[:, 1] != pairs[:, 0] + n)]
+        self.parts.append(pairs)
+        self.held += len(pairs)
+        if self.held > self.keep_at:
+            cut = self.result()
+            self.parts, self.held = [cut], len(cut)
+            self.keep_at = max(self.keep_at, 2 * self.held)
+
+    def result(self) -> np.ndarray:
+        if not self.parts:
+            return np.empty((0, 2), np.int64)
+        pairs = unique_pairs(np.concatenate(self.parts))
+        distance = popcount(self.h[pairs[:, 0]] ^ self.h[pairs[:, 1]])
+        n = self.images
+        return pairs[nearest_of_each(pairs % n, distance, pairs[:, 1] >= n, self.k)]
+
+
+def nearest_of_each(
+    pairs: np.ndarray, distance: np.ndarray, mirrored: np.ndarray, k: int
+) -> np.ndarray:
+    """Which candidate pairs are among the ``k`` nearest of either of their images (by distance,
+    then plain before mirrored, then the partner's position: the same choice every run)."""
+    if len(pairs) == 0:
+        return np.zeros(0, dtype=bool)
+    keep = np.zeros(len(pairs), dtype=bool)
+    for end, other in ((pairs[:, 0], pairs[:, 1]), (pairs[:, 1], pairs[:, 0])):
+        order = np.lexsort((other, mirrored, distance, end))
+        ends = end[order]
+        rank = np.arange(len(ends)) - np.searchsorted(ends, ends, side="left")
+        keep[order[rank < k]] = True
+    return keep
+
+
+def _distinct_parts(h: np.ndarray, threshold: int, brute_below: int) -> Iterator[np.ndarray]:
     n = len(h)
     if n < 2:
-        return np.empty((0, 2), np.int64)
+        return
     blocks = choose_blocks(n, threshold)
     if blocks and n > brute_below:
-        return unique_pairs(np.concatenate(list(_block_pairs(h, blocks, threshold))))
+        yield from _block_pairs(h, blocks, threshold)
+        return
     m = choose_chunks(n, threshold)
     if m == 0 or n <= brute_below:
-        return brute_force_pairs(h, threshold)
+        yield brute_force_pairs(h, threshold)
+        return
     radius = threshold // m
-    found: list[np.ndarray] = []
     for shift, bits in _chunks(m):
-        found.extend(_chunk_pairs(h, shift, bits, radius, threshold))
-    if not found:
-        return np.empty((0, 2), np.int64)
-    return unique_pairs(np.concatenate(found))
+        yield from _chunk_pairs(h, shift, bits, radius, threshold)
+
+
+def _batched(parts: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """Parts gathered to about ``_CANDIDATES`` pairs, each batch without repeated pairs."""
+    held: list[np.ndarray] = []
+    size = 0
+    for part in parts:
+        held.append(part)
+        size += len(part)
+        if size >= _CANDIDATES:
+            yield unique_pairs(np.concatenate(held))
+            held, size = [], 0
+    if size:
+        yield unique_pairs(np.concatenate(held))
 
 
 def _chunk_pairs(
@@ -249,36 +392,63 @@ def _spans(sizes: np.ndarray, limit: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _members(inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positions grouped by distinct value: (positions sorted by value, start, count per value)."""
+def _members(inverse: np.ndarray, values: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions grouped by distinct value: (positions sorted by value, start, count per value
+    (at least ``values`` of them))."""
     order = np.argsort(inverse, kind="stable")
-    counts = np.bincount(inverse).astype(np.int64)
+    counts = np.bincount(inverse, minlength=values).astype(np.int64)
     return order, np.cumsum(counts) - counts, counts
 
 
-def _expand(distinct: np.ndarray, inverse: np.ndarray) -> np.ndarray:
-    """Pairs of positions from pairs of distinct values: every member of one with every member
-    of the other, and every two members of one value (distance 0)."""
-    order, start, count = _members(inverse)
+def _pieces(sizes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Items numbered 0 .. sizes[g] - 1 within each group g, at most ``_CANDIDATES`` at a
+    time, however large one group: (group, number within it) per item."""
+    ends = np.cumsum(sizes)
+    total = int(ends[-1]) if len(ends) else 0
+    for lo in range(0, total, _CANDIDATES):
+        at = np.arange(lo, min(total, lo + _CANDIDATES), dtype=np.int64)
+        group = np.searchsorted(ends, at, side="right")
+        yield group, at - (ends[group] - sizes[group])
+
+
+def _across_values(distinct: np.ndarray, left: tuple[np.ndarray, ...],
+                   right: tuple[np.ndarray, ...]) -> Iterator[np.ndarray]:  # fmt: skip
+    """Pairs of positions from pairs of distinct values (a, b): every member of a in ``left``
+    (``_members``: order, start, count) with every member of b in ``right``."""
     a, b = distinct[:, 0], distinct[:, 1]
-    ca, cb = count[a], count[b]
-    k = ca * cb
-    pair_of = np.repeat(np.arange(len(distinct)), k)
-    within = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
-    left = order[start[a][pair_of] + within // cb[pair_of]]
-    right = order[start[b][pair_of] + within % cb[pair_of]]
-    parts = [np.stack([left, right], axis=1)]
+    cb = right[2][b]
+    for pair_of, within in _pieces(left[2][a] * cb):
+        first = left[0][left[1][a][pair_of] + within // cb[pair_of]]
+        second = right[0][right[1][b][pair_of] + within % cb[pair_of]]
+        yield np.stack([np.minimum(first, second), np.maximum(first, second)], axis=1)
+
+
+def _within_values(order: np.ndarray, start: np.ndarray, count: np.ndarray,
+                   window: int | None = None, lead: int = 0) -> Iterator[np.ndarray]:  # fmt: skip
+    """Every two members of one value (distance 0); with ``window``, only the members i < j
+    (by position) with j - i <= ``window`` or i < ``lead``."""
     many = np.flatnonzero(count > 1)
-    if len(many):
-        c = count[many]
-        t = c * (c - 1) // 2  # pairs inside each value
-        grp = np.repeat(np.arange(len(many)), t)
-        r = np.arange(int(t.sum())) - np.repeat(np.cumsum(t) - t, t)
-        i, j = _triangle(c[grp], r)
-        base = start[many][grp]
-        parts.append(np.stack([order[base + i], order[base + j]], axis=1))
-    pairs = np.concatenate(parts)
-    return unique_pairs(np.stack([pairs.min(axis=1), pairs.max(axis=1)], axis=1))
+    if len(many) == 0:
+        return
+    c, base = count[many], start[many]
+    if window is None:
+        for grp, r in _pieces(c * (c - 1) // 2):
+            i, j = _triangle(c[grp], r)
+            yield np.stack([order[base[grp] + i], order[base[grp] + j]], axis=1)
+        return
+    for gap in range(1, window + 1):  # (i, i + gap)
+        for grp, i in _pieces(np.maximum(c - gap, 0)):
+            yield _sorted_pairs(order[base[grp] + i], order[base[grp] + i + gap])
+    # (i, j) for the first ``lead`` rows i, each row's pairs past the window
+    rows = np.minimum(c, lead)
+    for grp, r in _pieces(rows * c):
+        i, j = r // c[grp], r % c[grp]
+        far = j > i + window
+        yield _sorted_pairs(order[base[grp][far] + i[far]], order[base[grp][far] + j[far]])
+
+
+def _sorted_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
 
 
 def hash_components(hashes: np.ndarray, threshold: int) -> tuple[np.ndarray, int]:
@@ -291,7 +461,8 @@ def hash_components(hashes: np.ndarray, threshold: int) -> tuple[np.ndarray, int
 
     h = np.asarray(hashes, dtype=np.uint64)
     unique, inverse = np.unique(h, return_inverse=True)
-    pairs = _distinct_pairs(unique, threshold, BRUTE_FORCE_BELOW)
+    parts = list(_distinct_parts(unique, threshold, BRUTE_FORCE_BELOW))
+    pairs = unique_pairs(np.concatenate(parts)) if parts else np.empty((0, 2), np.int64)
     n = len(unique)
     graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
                        shape=(n, n))  # fmt: skip
