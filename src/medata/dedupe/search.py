@@ -230,11 +230,37 @@ def nearest_pairs(
     open_ = _open_members(inverse, members, n, k)
     opened = _members(np.where(open_, inverse, len(unique)), len(unique) + 1)
     for distinct in _batched(_distinct_parts(unique, threshold, brute_below)):
-        for part in _across_values(distinct, opened, members):
+        for part in _open_to_value(distinct, opened, members, inverse, k + 1):
             kept.add(part)
-        for part in _across_values(distinct, members, opened):
+        for part in _open_to_value(distinct[:, ::-1], opened, members, inverse, k + 1):
             kept.add(part)
     return kept.result()
+
+
+def _open_to_value(distinct: np.ndarray, opened: tuple[np.ndarray, ...],
+                   members: tuple[np.ndarray, ...], inverse: np.ndarray,
+                   few: int) -> Iterator[np.ndarray]:  # fmt: skip
+    """For each pair of values (a, b) at some distance, each open member p of a paired with
+    the members of b it may rank among its nearest: all of b is at one distance from p, and
+    ``nearest_of_each`` ranks by the other image's position, so p needs only the first
+    ``few`` members of b (as second image, and for a mirror) and the first ``few`` members of
+    b after p (as first image: later images, then mirrors, in position order)."""
+    order, start, count = members
+    a, b = distinct[:, 0], distinct[:, 1]
+    # Every position keyed by (value, position): b's members after p start where p's key
+    # would go among b's.
+    span = len(inverse)
+    keys = inverse[order].astype(np.int64) * span + order
+    reach = np.arange(few, dtype=np.int64)
+    for row, within in _pieces(opened[2][a], max(1, _CANDIDATES // (2 * few))):
+        p = opened[0][opened[1][a][row] + within]
+        v = b[row]
+        after = np.searchsorted(keys, v.astype(np.int64) * span + p) - start[v]
+        local = np.concatenate([np.broadcast_to(reach, (len(p), few)),
+                                after[:, None] + reach], axis=1)  # fmt: skip
+        ok = local < count[v][:, None]
+        partner = order[(start[v][:, None] + local)[ok]]
+        yield _sorted_pairs(np.repeat(p, ok.sum(axis=1)), partner)
 
 
 def _open_members(inverse: np.ndarray, members: tuple[np.ndarray, ...], n: int,
@@ -400,13 +426,14 @@ def _members(inverse: np.ndarray, values: int = 0) -> tuple[np.ndarray, np.ndarr
     return order, np.cumsum(counts) - counts, counts
 
 
-def _pieces(sizes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Items numbered 0 .. sizes[g] - 1 within each group g, at most ``_CANDIDATES`` at a
-    time, however large one group: (group, number within it) per item."""
+def _pieces(sizes: np.ndarray, limit: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Items numbered 0 .. sizes[g] - 1 within each group g, at most ``limit`` (default
+    ``_CANDIDATES``) at a time, however large one group: (group, number within it) per item."""
     ends = np.cumsum(sizes)
     total = int(ends[-1]) if len(ends) else 0
-    for lo in range(0, total, _CANDIDATES):
-        at = np.arange(lo, min(total, lo + _CANDIDATES), dtype=np.int64)
+    limit = limit or _CANDIDATES
+    for lo in range(0, total, limit):
+        at = np.arange(lo, min(total, lo + limit), dtype=np.int64)
         group = np.searchsorted(ends, at, side="right")
         yield group, at - (ends[group] - sizes[group])
 
