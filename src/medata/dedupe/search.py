@@ -230,10 +230,13 @@ def nearest_pairs(
     open_ = _open_members(inverse, members, n, k)
     opened = _members(np.where(open_, inverse, len(unique)), len(unique) + 1)
     for distinct in _batched(_distinct_parts(unique, threshold, brute_below)):
-        for part in _open_to_value(distinct, opened, members, inverse, k + 1):
-            kept.add(part)
-        for part in _open_to_value(distinct[:, ::-1], opened, members, inverse, k + 1):
-            kept.add(part)
+        for pairs in (distinct, distinct[:, ::-1]):
+            # A value of a few members is paired whole (nothing to leave out).
+            few = members[2][pairs[:, 1]] <= 2 * (k + 1)
+            for part in _across_values(pairs[few], opened, members):
+                kept.add(part)
+            for part in _open_to_value(pairs[~few], opened, members, inverse, k + 1):
+                kept.add(part)
     return kept.result()
 
 
@@ -325,12 +328,20 @@ def nearest_of_each(
     pairs: np.ndarray, distance: np.ndarray, mirrored: np.ndarray, k: int
 ) -> np.ndarray:
     """Which candidate pairs are among the ``k`` nearest of either of their images (by distance,
-    then plain before mirrored, then the partner's position: the same choice every run)."""
+    then plain before mirrored, then the partner's position: the same choice every run).
+    Each column of ``pairs`` is ranked apart: a pair stays when it is among the ``k`` nearest
+    of its first image's pairs as first, or of its second image's pairs as second."""
     if len(pairs) == 0:
         return np.zeros(0, dtype=bool)
     keep = np.zeros(len(pairs), dtype=bool)
+    span = int(pairs.max()) + 1
+    one_key = span < 1 << 26  # end, distance (7 bits), mirrored, partner in one int64
     for end, other in ((pairs[:, 0], pairs[:, 1]), (pairs[:, 1], pairs[:, 0])):
-        order = np.lexsort((other, mirrored, distance, end))
+        if one_key:
+            key = (((end.astype(np.int64) << 8 | distance) << 1 | mirrored) << 26) | other
+            order = np.argsort(key, kind="stable")  # as lexsort orders them
+        else:
+            order = np.lexsort((other, mirrored, distance, end))
         ends = end[order]
         rank = np.arange(len(ends)) - np.searchsorted(ends, ends, side="left")
         keep[order[rank < k]] = True
