@@ -59,6 +59,38 @@ def test_contact_sheets_and_a_gallery_are_written_for_the_groups(raw_copy, tmp_p
         assert im.width > 200 and im.getextrema() != ((255, 255),) * 3
 
 
+def test_the_sheet_of_a_burst_of_frames_draws_the_kept_frame_first_and_stays_small():
+    import io
+
+    from PIL import Image
+
+    from medata.report.sheets import SHOWN, sheet
+
+    # A group of 5,000 frames (a video clip): one strip of them all was 590,000 pixels wide.
+    members = pd.DataFrame({
+        "status": ["duplicate"] * 2500 + ["kept"] + ["duplicate"] * 2499,
+        "split": "train", "label": "Happy", "source_label": "happy", "source": "generic",
+        "distance": 0, "score": 0.99, "kind": "near", "path": [f"f{k}.png" for k in range(5000)],
+    })  # fmt: skip
+
+    def tile(colour: str) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (64, 64), colour).save(out, "PNG")
+        return out.getvalue()
+
+    red, blue = tile("red"), tile("blue")
+    loaded = []
+
+    def load(row: pd.Series) -> bytes:
+        loaded.append(row["path"])
+        return red if row["status"] == "kept" else blue
+
+    im = sheet(members, load)
+    assert im.width < 1600 and im.height < 1000
+    assert len(loaded) == SHOWN and loaded[0] == "f2500.png"  # the kept frame, first
+    assert im.getpixel((6 + 56, 6 + 56)) == (255, 0, 0)
+
+
 def test_apply_gives_the_same_kept_set_as_deduplicating_during_merge(
     raw_copy, demo_merged, tmp_path
 ):

@@ -32,26 +32,47 @@ def _thumb(data: bytes | None) -> Image.Image:
     return tile
 
 
+SHOWN = 48  # members drawn on one group's sheet at most
+PER_ROW = 12
+
+
+def shown(members: pd.DataFrame) -> pd.DataFrame:
+    """The members a sheet draws: all of a group up to ``SHOWN``; of a larger one (a burst of
+    frames), the kept members first, then the others in the group's order."""
+    if len(members) <= SHOWN:
+        return members
+    kept = (members["status"].astype(str) == "kept").to_numpy()
+    return pd.concat([members[kept], members[~kept]]).head(SHOWN)
+
+
 def sheet(members: pd.DataFrame, load: Loader) -> Image.Image:
-    """Thumbnails side by side; under each: split/label, source, distance and status."""
+    """Thumbnails in rows of ``PER_ROW``; under each: split/label, source, distance and status.
+    A group larger than ``SHOWN`` draws that many (see ``shown``) and says how many more."""
     font = ImageFont.load_default()
-    n = len(members)
-    im = Image.new("RGB", (n * (THUMB + 6) + 6, THUMB + CAPTION + 12), "white")
+    drawn = shown(members)
+    n, more = len(drawn), len(members) - len(drawn)
+    cell_w, cell_h = THUMB + 6, THUMB + CAPTION + 6
+    rows = -(-n // PER_ROW)
+    footer = 20 if more else 0
+    im = Image.new("RGB", (min(n, PER_ROW) * cell_w + 6, rows * cell_h + 6 + footer), "white")
     draw = ImageDraw.Draw(im)
-    for k, (_, row) in enumerate(members.iterrows()):
-        x = 6 + k * (THUMB + 6)
-        im.paste(_thumb(load(row)), (x, 6))
+    for k, (_, row) in enumerate(drawn.iterrows()):
+        x, y = 6 + (k % PER_ROW) * cell_w, 6 + (k // PER_ROW) * cell_h
+        im.paste(_thumb(load(row)), (x, y))
         status = str(row["status"])
         colour = {"kept": (0, 110, 0), "excluded": (110, 110, 110)}.get(status, (180, 0, 0))
         label = row["label"] if isinstance(row["label"], str) else f"({row['source_label']})"
         score = row.get("score")
-        shown = f"s={float(score):.2f}" if score is not None and score == score else "s=-"
+        scored = f"s={float(score):.2f}" if score is not None and score == score else "s=-"
         kind = row.get("kind") or ""
         lines = [f"{row['split']} / {label}", f"{row['source']}  d={int(row['distance'])}",
-                 f"{kind} {shown}", status]  # fmt: skip
+                 f"{kind} {scored}", status]  # fmt: skip
         for j, text in enumerate(lines):
-            draw.text((x, THUMB + 9 + j * 14), text[:20], fill=colour if j == 3 else "black",
+            draw.text((x, y + THUMB + 3 + j * 14), text[:20], fill=colour if j == 3 else "black",
                       font=font)  # fmt: skip
+    if more:
+        draw.text((6, rows * cell_h + 6), f"and {more:,} more members not drawn", fill="black",
+                  font=font)  # fmt: skip
     return im
 
 
