@@ -65,6 +65,7 @@ _ROW_BEST = 2  # under the first level, a view keeps at most this many keys of a
 # many keys of a list that were its image's best (the same pairs with and without the cap).
 _ROW_CAP = 64
 _CELLS = 1 << 22  # cosines of views against one list's keys computed at once (16 MB)
+_ARGMAX_PASSES = 4  # up to this many best keys a view, found by passes of argmax
 _BLOCK = 4 * _CHUNK  # images matched list by list together under the first level
 _KMEANS_ROUNDS = 6
 _FLAT = 0.1 * GRID  # the norm of a window whose grid varies by ~0.1 grey level
@@ -515,17 +516,30 @@ def _scan(
 
 def _hits(cos: np.ndarray, threshold: float, best: int | None) -> tuple[np.ndarray, ...]:
     """(row, column, cosine) of the entries >= ``threshold``; with ``best``, of each row's
-    ``best`` highest only (of equal cosines at the cut, the same ones every run)."""
-    over = cos >= threshold
-    many = np.empty(0, dtype=np.int64)
-    if best is not None and best < cos.shape[1]:
+    ``best`` highest only: a few passes of argmax for a few (ties to the first column), else
+    the rows holding more than ``best`` cut by argpartition (of equal cosines at the cut, the
+    same ones every run). Overwrites ``cos``."""
+    if best is None or best >= cos.shape[1]:
+        ri, mj = np.nonzero(cos >= threshold)
+        return ri, mj, cos[ri, mj]
+    if best <= _ARGMAX_PASSES:
+        rows = np.arange(len(cos))
+        found = []
+        for _ in range(best):
+            col = np.argmax(cos, axis=1)
+            score = cos[rows, col]
+            ok = score >= threshold
+            found.append((rows[ok], col[ok], score[ok]))
+            cos[rows, col] = -np.inf
+    else:
+        over = cos >= threshold
         many = np.flatnonzero(np.count_nonzero(over, axis=1) > best)  # rows of look-alikes
         over[many] = False
-    ri, mj = np.nonzero(over)
-    found = [(ri, mj, cos[ri, mj])]
-    if len(many) and best:
-        top = np.argpartition(cos[many], cos.shape[1] - best, axis=1)[:, -best:]
-        found.append((np.repeat(many, best), top.ravel(), cos[many[:, None], top].ravel()))
+        ri, mj = np.nonzero(over)
+        found = [(ri, mj, cos[ri, mj])]
+        if len(many):
+            top = np.argpartition(cos[many], cos.shape[1] - best, axis=1)[:, -best:]
+            found.append((np.repeat(many, best), top.ravel(), cos[many[:, None], top].ravel()))
     ri, mj, score = (np.concatenate(c) for c in zip(*found, strict=True))
     return ri, mj, score
 
