@@ -24,7 +24,8 @@ from medata.records import Status
 # different expressions of one CK+ subject chain within 4). Verified, 8 keeps 18 copies of the
 # real archive that radius 6 loses (bench/bench_near.py, bench/bench_views.py).
 DEFAULT_THRESHOLD = 8
-# Each image's pHash candidates: its NEAREST nearest (a pair stays when either end keeps it).
+# Each image's pHash candidates: its NEAREST nearest (a pair stays when either end keeps it;
+# each image ranked as first and as second of its pairs apart: ``search.nearest_of_each``).
 # On aligned or drawn faces radius 8 holds hundreds per image (2.8 million pairs among 48,800
 # generated faces, nearly all of them other faces: verifying them took six minutes and 8.5 GB).
 # On the real archive (at most 12 per image) 6 gives the same groups and scores as no limit; 4

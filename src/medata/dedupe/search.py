@@ -169,11 +169,11 @@ def near_pairs(
     ``brute_below``: inputs up to this size take brute force (tests pass 0 to force the
     multi-index path on small inputs). Every pair is held at once: a burst of near-identical
     frames has as many pairs as the square of its size (see ``nearest_pairs``)."""
-    parts = list(near_pair_parts(hashes, threshold, brute_below))
+    parts = list(_near_pair_parts(hashes, threshold, brute_below))
     return unique_pairs(np.concatenate(parts)) if parts else np.empty((0, 2), np.int64)
 
 
-def near_pair_parts(
+def _near_pair_parts(
     hashes: np.ndarray, threshold: int, brute_below: int = BRUTE_FORCE_BELOW
 ) -> Iterator[np.ndarray]:
     """The pairs of ``near_pairs`` in parts of about ``_CANDIDATES`` pairs or fewer, each pair
