@@ -457,8 +457,7 @@ def _across_values(distinct: np.ndarray, left: tuple[np.ndarray, ...],
     cb = right[2][b]
     for pair_of, within in _pieces(left[2][a] * cb):
         first = left[0][left[1][a][pair_of] + within // cb[pair_of]]
-        second = right[0][right[1][b][pair_of] + within % cb[pair_of]]
-        yield np.stack([np.minimum(first, second), np.maximum(first, second)], axis=1)
+        yield _sorted_pairs(first, right[0][right[1][b][pair_of] + within % cb[pair_of]])
 
 
 def _within_values(order: np.ndarray, start: np.ndarray, count: np.ndarray,
@@ -486,6 +485,7 @@ def _within_values(order: np.ndarray, start: np.ndarray, count: np.ndarray,
 
 
 def _sorted_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each (a, b) as (smaller, larger)."""
     return np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
 
 
