@@ -229,19 +229,22 @@ def nearest_pairs(
         kept.add(part)
     open_ = _open_members(inverse, members, n, k)
     opened = _members(np.where(open_, inverse, len(unique)), len(unique) + 1)
+    # Every position keyed by (value, position), in members' order: where the members of a
+    # value after a given position start.
+    keys = inverse[members[0]].astype(np.int64) * len(inverse) + members[0]
     for distinct in _batched(_distinct_parts(unique, threshold, brute_below)):
         for pairs in (distinct, distinct[:, ::-1]):
             # A value of a few members is paired whole (nothing to leave out).
             few = members[2][pairs[:, 1]] <= 2 * (k + 1)
             for part in _across_values(pairs[few], opened, members):
                 kept.add(part)
-            for part in _open_to_value(pairs[~few], opened, members, inverse, k + 1):
+            for part in _open_to_value(pairs[~few], opened, members, keys, k + 1):
                 kept.add(part)
     return kept.result()
 
 
 def _open_to_value(distinct: np.ndarray, opened: tuple[np.ndarray, ...],
-                   members: tuple[np.ndarray, ...], inverse: np.ndarray,
+                   members: tuple[np.ndarray, ...], keys: np.ndarray,
                    few: int) -> Iterator[np.ndarray]:  # fmt: skip
     """For each pair of values (a, b) at some distance, each open member p of a paired with
     the members of b it may rank among its nearest: all of b is at one distance from p, and
@@ -250,10 +253,7 @@ def _open_to_value(distinct: np.ndarray, opened: tuple[np.ndarray, ...],
     b after p (as first image: later images, then mirrors, in position order)."""
     order, start, count = members
     a, b = distinct[:, 0], distinct[:, 1]
-    # Every position keyed by (value, position): b's members after p start where p's key
-    # would go among b's.
-    span = len(inverse)
-    keys = inverse[order].astype(np.int64) * span + order
+    span = len(order)  # ``keys``: value * span + position, ascending (see ``nearest_pairs``)
     reach = np.arange(few, dtype=np.int64)
     for row, within in _pieces(opened[2][a], max(1, _CANDIDATES // (2 * few))):
         p = opened[0][opened[1][a][row] + within]
