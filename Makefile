@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_near.py
 	$(BIN)/python bench/bench_views.py
+	$(BIN)/python bench/bench_descriptors.py
 	$(BIN)/python bench/bench_merge.py
 	$(BIN)/python bench/bench_cluster.py
 
