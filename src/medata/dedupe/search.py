@@ -39,7 +39,7 @@ def brute_force_pairs(hashes: np.ndarray, threshold: int) -> np.ndarray:
         i = i + start
         keep = i < j
         out.append(np.stack([i[keep], j[keep]], axis=1))
-    return unique_pairs(np.concatenate(out) if out else np.empty((0, 2), np.int64))
+    return _joined(out)
 
 
 def _chunks(m: int) -> list[tuple[int, int]]:
@@ -169,8 +169,7 @@ def near_pairs(
     ``brute_below``: inputs up to this size take brute force (tests pass 0 to force the
     multi-index path on small inputs). Every pair is held at once: a burst of near-identical
     frames has as many pairs as the square of its size (see ``nearest_pairs``)."""
-    parts = list(_near_pair_parts(hashes, threshold, brute_below))
-    return unique_pairs(np.concatenate(parts)) if parts else np.empty((0, 2), np.int64)
+    return _joined(list(_near_pair_parts(hashes, threshold, brute_below)))
 
 
 def _near_pair_parts(
@@ -318,7 +317,7 @@ class _Nearest:
     def result(self) -> np.ndarray:
         if not self.parts:
             return np.empty((0, 2), np.int64)
-        pairs = unique_pairs(np.concatenate(self.parts))
+        pairs = _joined(self.parts)
         distance = popcount(self.h[pairs[:, 0]] ^ self.h[pairs[:, 1]])
         n = self.images
         return pairs[nearest_of_each(pairs % n, distance, pairs[:, 1] >= n, self.k)]
@@ -373,10 +372,10 @@ def _batched(parts: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         held.append(part)
         size += len(part)
         if size >= _CANDIDATES:
-            yield unique_pairs(np.concatenate(held))
+            yield _joined(held)
             held, size = [], 0
     if size:
-        yield unique_pairs(np.concatenate(held))
+        yield _joined(held)
 
 
 def _chunk_pairs(
@@ -499,8 +498,7 @@ def hash_components(hashes: np.ndarray, threshold: int) -> tuple[np.ndarray, int
 
     h = np.asarray(hashes, dtype=np.uint64)
     unique, inverse = np.unique(h, return_inverse=True)
-    parts = list(_distinct_parts(unique, threshold, BRUTE_FORCE_BELOW))
-    pairs = unique_pairs(np.concatenate(parts)) if parts else np.empty((0, 2), np.int64)
+    pairs = _joined(list(_distinct_parts(unique, threshold, BRUTE_FORCE_BELOW)))
     n = len(unique)
     graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
                        shape=(n, n))  # fmt: skip
@@ -509,6 +507,11 @@ def hash_components(hashes: np.ndarray, threshold: int) -> tuple[np.ndarray, int
 
 
 _KEY_SPAN = 3_000_000_000  # span * span stays under 2**63
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The distinct pairs of all ``parts``, sorted (``unique_pairs`` of them together)."""
+    return unique_pairs(np.concatenate(parts)) if parts else np.empty((0, 2), np.int64)
 
 
 def unique_pairs(pairs: np.ndarray) -> np.ndarray:

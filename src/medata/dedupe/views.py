@@ -496,12 +496,13 @@ def _scan(
         if b1 == b0:
             continue
         mirrored, image = np.divmod(index.order[b0:b1], index.images)  # key n + i: i mirrored
+        keys = index.keys[b0:b1]
         # A list of near-identical keys (a burst of frames) is scanned a block of views at a
         # time: the cosines held stay under _CELLS however many views look in it.
         step = max(1, _CELLS // int(b1 - b0))
         for r0 in range(s0, s1, step):
             qs = flat_query[r0 : min(s1, r0 + step)]
-            cos = q[qs] @ index.keys[b0:b1].T
+            cos = q[qs] @ keys.T
             # Most views match nothing here: find the rows that do from their maxima (one
             # cheap pass), and look for the matches only in those rows.
             rows = np.flatnonzero(cos.max(axis=1) >= threshold)
